@@ -1,0 +1,1 @@
+"""The behaviour model: primitives, local effects, the call-graph fixpoint, shapes."""

@@ -1,0 +1,223 @@
+"""Interprocedural effects: a fixpoint over the call graph.
+
+A function mutates (allocates, frees, locks, logs) when its own body does or any callee does;
+it can fail when it returns a failure or returns, as is, the result of a callee that can.
+Callees resolve by C's visibility rules: a definition in the same file first, then non-static
+definitions and definitions in headers anywhere (all #ifdef variants: their effects are OR-ed).
+A name no function defines may be a function-like macro (its body's calls and writes count),
+else the base lexicon's verb lists judge it by its name, else its effects are unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import deque
+from dataclasses import dataclass
+
+from .primitives import Effect, PrimitiveTable
+
+# Effects that flow from a callee to its callers along every call.  OUT_PARAMS does not (the
+# callee's out-parameters are the caller's locals, or are judged where the caller writes them)
+# and CAN_FAIL flows only along returned calls.
+PROPAGATED = (Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | Effect.LOGS |
+              Effect.UNKNOWN)
+
+_MACRO_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_MACRO_WRITE = re.compile(r"(?:->\s*\w+|\*\s*\(?\s*\w+\s*\)?)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
+                          r"(?:\+\+|--)\s*\(?\s*\w+\s*->|->\s*\w+\s*(?:\+\+|--)")
+_KEYWORDS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
+                       "__typeof__", "do", "else", "case", "__attribute__", "__builtin_expect",
+                       "defined", "_Generic", "__builtin_choose_expr", "asm", "__asm__",
+                       "volatile", "__volatile__", "alignof", "__alignof__", "offsetof"})
+
+
+@dataclass(frozen=True, slots=True)
+class MacroSummary:
+    name: str
+    effects: Effect
+    callees: tuple[str, ...]
+
+
+def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) -> MacroSummary:
+    """What a function-like macro does, read off its body text."""
+    own = Effect.NONE
+    callees = []
+    param_names = {p.strip() for p in params.strip("()").split(",")}
+    for callee in _MACRO_CALL.findall(body):
+        if callee in _KEYWORDS or callee in param_names or callee == name:
+            continue
+        prim = table.lookup(callee)
+        if prim is not None:
+            own |= prim.effects & PROPAGATED
+            if prim.effects & (Effect.ALLOCATES | Effect.FREES):
+                own |= Effect.MUTATES
+        else:
+            callees.append(callee)
+    if _MACRO_WRITE.search(body):
+        own |= Effect.MUTATES
+    return MacroSummary(name, own, tuple(dict.fromkeys(callees)))
+
+
+def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
+    """Which of a name's definitions, given as (file id, visible from other files), a call from
+    ``file_id`` reaches: those in the same file, else all visible ones (#ifdef variants and
+    per-architecture versions alike)."""
+    same = [i for i, (f, _) in enumerate(defs) if f == file_id]
+    if same:
+        return same
+    return [i for i, (_, visible) in enumerate(defs) if visible]
+
+
+class CallGraph:
+    """Nodes are function definitions (then macros); edges come from resolving callee names."""
+
+    def __init__(self, table: PrimitiveTable) -> None:
+        self.table = table
+        self.ids: list[int] = []  # function id in the index (-1 for a macro)
+        self.names: list[str] = []
+        self.files = array("i")
+        self.visible = array("b")  # callable from other files (non-static, or in a header)
+        self.own = array("i")
+        self.callees: list[list[str]] = []
+        self.returned: list[list[str]] = []
+        self.by_name: dict[str, list[int]] = {}
+        self.macros: dict[str, int] = {}
+        self.effects = array("i")
+        self._resolved: dict[tuple[str, int], tuple[int, ...] | Effect] = {}
+
+    def add_function(self, function_id: int, name: str, file_id: int, visible: bool,
+                     own: int, callees: list[str], returned: list[str]) -> None:
+        """``callees``: every name the function calls directly.  Primitives (their effects are
+        in ``own`` already) and acquire/release pairs that cancel out are left out here."""
+        callees = self._propagating(callees)
+        index = len(self.ids)
+        self.ids.append(function_id)
+        self.names.append(name)
+        self.files.append(file_id)
+        self.visible.append(1 if visible else 0)
+        self.own.append(int(own))
+        self.callees.append(callees)
+        self.returned.append(returned)
+        self.by_name.setdefault(name, []).append(index)
+
+    def _propagating(self, names: list[str]) -> list[str]:
+        table = self.table
+        kept = [n for n in names if table.lookup(n) is None]
+        families: dict[object, int] = {}
+        for n in kept:
+            key = table.pair_key(n)
+            if key is not None:
+                families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
+        if not families or 3 not in families.values():
+            return kept
+        return [n for n in kept if (key := table.pair_key(n)) is None or families[key[0]] != 3]
+
+    def unresolved_names(self) -> set[str]:
+        """Callee names no function defines and no macro added so far covers."""
+        missing = set()
+        for callees in self.callees:
+            for c in callees:
+                if c not in self.by_name and c not in self.macros:
+                    missing.add(c)
+        return missing
+
+    def add_macro(self, summary: MacroSummary) -> None:
+        if summary.name in self.macros or summary.name in self.by_name:
+            return
+        self.macros[summary.name] = len(self.ids)
+        self.ids.append(-1)
+        self.names.append(summary.name)
+        self.files.append(-1)
+        self.visible.append(1)
+        self.own.append(int(summary.effects))
+        self.callees.append(list(summary.callees))
+        self.returned.append([])
+
+    def resolve(self, name: str, file_id: int) -> tuple[int, ...] | Effect:
+        """Node indices a call to ``name`` from ``file_id`` may reach, or, when none, the
+        effects judged from the name."""
+        defs = self.by_name.get(name)
+        if defs is not None:
+            chosen = choose_definitions([(self.files[d], self.visible[d]) for d in defs], file_id)
+            if chosen:
+                return tuple(defs[i] for i in chosen)
+        macro = self.macros.get(name)
+        if macro is not None:
+            return (macro,)
+        return self.table.verdict_from_name(name)
+
+    def _resolve_cached(self, name: str, file_id: int) -> tuple[int, ...] | Effect:
+        defs = self.by_name.get(name)
+        key = (name, file_id if defs is not None and len(defs) > 1 else -1)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self.resolve(name, file_id)
+            self._resolved[key] = hit
+        return hit
+
+    def propagate(self) -> None:
+        """Compute ``self.effects`` for every node (least fixpoint, worklist over callers)."""
+        n = len(self.ids)
+        effects = array("i", self.own)
+        callers: list[array | None] = [None] * n
+        returned_callers: list[array | None] = [None] * n
+        for i in range(n):
+            file_id = self.files[i]
+            extra = 0
+            for name in self.callees[i]:
+                target = self._resolve_cached(name, file_id)
+                if isinstance(target, tuple):
+                    for t in target:
+                        if t != i:
+                            lst = callers[t]
+                            if lst is None:
+                                callers[t] = lst = array("i")
+                            lst.append(i)
+                else:
+                    extra |= int(target)
+            for name in self.returned[i]:
+                target = self._resolve_cached(name, file_id)
+                if isinstance(target, tuple):
+                    for t in target:
+                        if t != i:
+                            lst = returned_callers[t]
+                            if lst is None:
+                                returned_callers[t] = lst = array("i")
+                            lst.append(i)
+            effects[i] |= extra
+        _worklist(effects, callers, int(PROPAGATED))
+        _worklist(effects, returned_callers, int(Effect.CAN_FAIL))
+        self.effects = effects
+
+    def effects_of_call(self, name: str, file_id: int) -> Effect:
+        """Effects a call to ``name`` from ``file_id`` brings (after :meth:`propagate`)."""
+        target = self._resolve_cached(name, file_id)
+        if isinstance(target, tuple):
+            bits = 0
+            for t in target:
+                bits |= self.effects[t]
+            return Effect(bits)
+        return target
+
+    def function_indices(self) -> range:
+        return range(len(self.ids))
+
+
+def _worklist(effects: array, callers: list[array | None], mask: int) -> None:
+    queue = deque(i for i in range(len(effects)) if effects[i] & mask and callers[i] is not None)
+    queued = bytearray(len(effects))
+    for i in queue:
+        queued[i] = 1
+    while queue:
+        n = queue.popleft()
+        queued[n] = 0
+        bits = effects[n] & mask
+        for p in callers[n]:
+            old = effects[p]
+            new = old | bits
+            if new != old:
+                effects[p] = new
+                if not queued[p] and callers[p] is not None:
+                    queued[p] = 1
+                    queue.append(p)

@@ -1,0 +1,136 @@
+"""The base lexicon of primitives (``data/primitives.toml``) plus the user's additions."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import IntFlag
+
+from ..names import split_words
+from ..resources import load_toml
+
+
+class Effect(IntFlag):
+    """Effect bits.  Stored as integers in the index: never renumber."""
+
+    NONE = 0
+    MUTATES = 1
+    ALLOCATES = 2
+    FREES = 4
+    LOCKS = 8
+    LOGS = 16
+    UNKNOWN = 32  # depends on a callee whose effects nobody knows
+    CAN_FAIL = 64
+    OUT_PARAMS = 128  # writes results through out-parameters
+
+
+STATE_CHANGES = Effect.MUTATES | Effect.ALLOCATES | Effect.FREES
+_NAMED_EFFECTS = {"mutates": Effect.MUTATES, "allocates": Effect.ALLOCATES,
+                  "frees": Effect.FREES, "locks": Effect.LOCKS, "logs": Effect.LOGS,
+                  "pure": Effect.NONE}
+
+
+@dataclass(frozen=True, slots=True)
+class Primitive:
+    name: str  # the lexicon entry (a name or a glob)
+    effects: Effect
+    writes_arg: int | None = None
+
+    @property
+    def changes_state(self) -> bool:
+        return bool(self.effects & STATE_CHANGES)
+
+
+# Generic acquire/release pairs by name: (suffix of the acquire, suffixes of the release).
+_SUFFIX_PAIRS = (("_lock", ("_unlock",)), ("_get", ("_put", "_release")),
+                 ("_hold", ("_put", "_release", "_unhold")), ("_acquire", ("_release",)),
+                 ("_begin", ("_end",)), ("_enter", ("_exit", "_leave")),
+                 ("_grab", ("_release", "_ungrab")), ("_pin", ("_unpin",)))
+_PREFIX_PAIRS = (("get_", ("put_",)), ("lock_", ("unlock_",)), ("acquire_", ("release_",)))
+
+
+class PrimitiveTable:
+    """Look-ups over the primitive entries, the pairs and the verb lists."""
+
+    def __init__(self, extra: dict | None = None) -> None:
+        self.exact: dict[str, Primitive] = {}
+        self.globs: list[tuple[str, Primitive]] = []
+        self.pair_of: dict[str, tuple[int, bool]] = {}  # name -> (family, is_acquire)
+        self.mutating_verbs: set[str] = set()
+        self.pure_verbs: set[str] = set()
+        sources = [load_toml("primitives.toml")] + ([extra] if extra else [])
+        family = 0
+        for source in sources:
+            for entry in source.get("primitive", []):
+                bits = Effect.NONE
+                for word in entry.get("effects", []):
+                    if word not in _NAMED_EFFECTS:
+                        raise ValueError(f"unknown effect {word!r} in primitive entry "
+                                         f"(expected one of {', '.join(_NAMED_EFFECTS)})")
+                    bits |= _NAMED_EFFECTS[word]
+                for name in entry.get("names", []):
+                    prim = Primitive(name, bits, entry.get("writes_arg"))
+                    if "*" in name or "?" in name:
+                        self.globs.append((name, prim))
+                    else:
+                        self.exact[name] = prim
+            for pair in source.get("pair", []):
+                family += 1
+                for name in pair.get("acquire", []):
+                    self.pair_of[name] = (family, True)
+                for name in pair.get("release", []):
+                    self.pair_of[name] = (family, False)
+            verbs = source.get("verbs", {})
+            self.mutating_verbs.update(verbs.get("mutates", []))
+            self.pure_verbs.update(verbs.get("pure", []))
+        # Longest pattern first: "dev_err*" wins over "dev_*".
+        self.globs.sort(key=lambda g: -len(g[0]))
+        self._cache: dict[str, Primitive | None] = {}
+        blob = json.dumps(sources, sort_keys=True, default=str).encode()
+        self.fingerprint = hashlib.sha1(blob).hexdigest()
+
+    def lookup(self, name: str) -> Primitive | None:
+        if name in self.exact:
+            return self.exact[name]
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        found = None
+        for pattern, prim in self.globs:
+            if fnmatch.fnmatchcase(name, pattern):
+                found = prim
+                break
+        self._cache[name] = found
+        return found
+
+    def pair_key(self, name: str) -> tuple[object, bool] | None:
+        """The acquire/release family of a callee and whether it acquires."""
+        listed = self.pair_of.get(name)
+        if listed is not None:
+            return listed
+        for acquire, releases in _SUFFIX_PAIRS:
+            if name.endswith(acquire) and len(name) > len(acquire):
+                return (name[: -len(acquire)], acquire), True
+            for release in releases:
+                if name.endswith(release) and len(name) > len(release):
+                    return (name[: -len(release)], acquire), False
+        for acquire, releases in _PREFIX_PAIRS:
+            if name.startswith(acquire) and len(name) > len(acquire):
+                return (name[len(acquire):], acquire), True
+            for release in releases:
+                if name.startswith(release) and len(name) > len(release):
+                    return (name[len(release):], acquire), False
+        return None
+
+    def verdict_from_name(self, name: str) -> Effect:
+        """Effects of an unknown callee judged by its name: MUTATES, NONE or UNKNOWN."""
+        base = name.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
+        for word in split_words(base):
+            if word in self.mutating_verbs:
+                return Effect.MUTATES
+            if word in self.pure_verbs:
+                return Effect.NONE
+        return Effect.UNKNOWN

@@ -1,0 +1,564 @@
+"""Turn a parsed C file into facts: one :class:`FunctionFacts` per function definition.
+
+All node finding is done by one compiled query (``queries/functions.scm``) in tree-sitter's C
+code.  Python only sorts the captured nodes into functions and regions using byte offsets:
+arms, loops and error paths are properly nested intervals, so "which arm is this call in" is a
+sweep over sorted lists rather than a walk up the tree.  This file is the hot path of indexing
+(tens of millions of facts on the Linux tree), hence rows instead of objects and local variables
+instead of attribute look-ups in the loops.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from operator import attrgetter
+
+from ..facts import ExitKind, FunctionFacts, Region, ReturnKind, TargetKind
+from .expressions import classify_lvalue, classify_return, collapse, normalize_condition
+from .params import parse_params, return_kind_of
+from .rewrite import DefinedName
+from .treesitter import Node, Tree, captures, query
+
+_EXPORT_RE = re.compile(rb"EXPORT_SYMBOL\w*\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+_ERROR_LABEL_RE = re.compile(
+    r"(?:^|_)(?:err|errs|error|errout|fail|failed|failure|bad|abort|nomem|enomem|einval|undo|"
+    r"unwind|rollback|cleanup|free|release|put|destroy|unmap|unregister|unreg|disable|del|remove|"
+    r"revert|restore|drop|kfree|dealloc|deinit|uninit|err\d+)(?:_|\d|$)"
+)
+_STORAGE_RE = re.compile(r"\b(static|inline|__inline__|__inline|extern)\b")
+_GOTO_LABEL_RE = re.compile(rb"goto\s+([A-Za-z_]\w*)")
+_ASSIGN_OP_RE = re.compile(rb"\s*(<<=|>>=|[-+*/%&|^]?=)")
+_ARG0_RE = re.compile(rb"\s*\(\s*(&?\s*[A-Za-z_]\w*)\s*[,)]")
+_WORD_RE = re.compile(rb"[A-Za-z_]\w*")
+_WS = re.compile(r"\s+")
+_START = attrgetter("start_byte")
+_LOOP_KINDS = {"for_statement": "for", "while_statement": "while", "do_statement": "do"}
+_EXITS = {"return_statement": ExitKind.RETURN, "goto_statement": ExitKind.GOTO,
+          "continue_statement": ExitKind.CONTINUE, "break_statement": ExitKind.BREAK}
+_CONDITIONAL, _LOOP, _ERROR, _CONDITION, _RETURNED, _INDIRECT = (
+    int(Region.CONDITIONAL), int(Region.LOOP), int(Region.ERROR_PATH), int(Region.CONDITION),
+    int(Region.RETURNED), int(Region.INDIRECT))
+
+
+def is_error_label(name: str) -> bool:
+    return bool(_ERROR_LABEL_RE.search(name.lower()))
+
+
+class _Lines:
+    """Line and column of increasing byte offsets, counting newlines incrementally."""
+
+    __slots__ = ("src", "pos", "line", "line_start")
+
+    def __init__(self, src: bytes) -> None:
+        self.src = src
+        self.pos = 0
+        self.line = 1
+        self.line_start = 0
+
+    def at(self, p: int) -> tuple[int, int]:
+        if p < self.pos:
+            self.pos, self.line, self.line_start = 0, 1, 0
+        n = self.src.count(b"\n", self.pos, p)
+        if n:
+            self.line += n
+            self.line_start = self.src.rfind(b"\n", self.pos, p) + 1
+        self.pos = p
+        return self.line, p - self.line_start + 1
+
+
+def innermost(starts: list[int], ends: list[int], positions: list[int]) -> list[int]:
+    """For properly nested intervals sorted by start and sorted ``positions``: the index of the
+    innermost interval containing each position, or -1."""
+    n = len(starts)
+    out = []
+    stack: list[int] = []
+    j = 0
+    for p in positions:
+        while j < n and starts[j] <= p:
+            while stack and ends[stack[-1]] <= starts[j]:
+                stack.pop()
+            stack.append(j)
+            j += 1
+        while stack and ends[stack[-1]] <= p:
+            stack.pop()
+        out.append(stack[-1] if stack else -1)
+    return out
+
+
+def union(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Merge intervals into disjoint ones, as (starts, ends) for bisection."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for s, e in sorted(spans):
+        if ends and s < ends[-1]:
+            if e > ends[-1]:
+                ends[-1] = e
+        else:
+            starts.append(s)
+            ends.append(e)
+    return starts, ends
+
+
+class FileExtractor:
+    """Extracts the facts of one file.  ``src`` is the rewritten source the tree was parsed
+    from; ``original`` (same length) is used for text shown to users."""
+
+    def __init__(self, src: bytes, original: bytes, tree: Tree,
+                 defined: dict[int, DefinedName]) -> None:
+        self.src = src
+        self.original = original
+        self.tree = tree
+        self.defined = defined
+        self.caps = captures(query("functions"), tree.root_node)
+        # A capture's nodes come in match order, which is not document order across patterns;
+        # everything below relies on document order.
+        for nodes in self.caps.values():
+            nodes.sort(key=_START)
+
+    def functions(self) -> list[FunctionFacts]:
+        caps = self.caps
+        fnodes = _outermost(caps.get("function", []))
+        if not fnodes:
+            return []
+        self.fstarts = [f.start_byte for f in fnodes]
+        self.fends = [f.end_byte for f in fnodes]
+        facts = self._definitions(fnodes)
+        self._arms(facts)
+        self._returns(facts)
+        self._calls(facts)
+        self._writes(facts)
+        self._structure(facts)
+        self._param_uses(facts)
+        return [f for f in facts if f.name]
+
+    # --- sorting nodes into functions ------------------------------------------------------
+    def _owned(self, nodes: list[Node]):
+        """(function index, index in ``nodes``, node) for each node inside a function."""
+        fstarts, fends = self.fstarts, self.fends
+        nf = len(fstarts)
+        i = 0
+        for k, n in enumerate(nodes):
+            p = n.start_byte
+            while i < nf and fends[i] <= p:
+                i += 1
+            if i < nf and fstarts[i] <= p:
+                yield i, k, n
+
+    def _owner(self, pos: int) -> int:
+        i = bisect_right(self.fstarts, pos) - 1
+        return i if i >= 0 and pos < self.fends[i] else -1
+
+    def _regions(self, positions: list[int]) -> list[int]:
+        """Loop / error-path / condition bits for sorted offsets (the CONDITIONAL bit comes
+        from the innermost arm, which the caller knows)."""
+        out = [0] * len(positions)
+        for bit, (starts, ends) in ((_LOOP, self.loop_union), (_ERROR, self.error_union),
+                                    (_CONDITION, self.cond_union)):
+            if not starts:
+                continue
+            j, n = 0, len(starts)
+            for k, p in enumerate(positions):
+                while j < n and ends[j] <= p:
+                    j += 1
+                if j == n:
+                    break
+                if starts[j] <= p:
+                    out[k] |= bit
+        return out
+
+    # --- definitions -------------------------------------------------------------------------
+    def _definitions(self, fnodes: list[Node]) -> list[FunctionFacts]:
+        caps = self.caps
+        self.exports = {m.group(1).decode("ascii") for m in _EXPORT_RE.finditer(self.original)}
+        lines = _Lines(self.src)
+        facts = []
+        for f in fnodes:
+            sl, _ = lines.at(f.start_byte)
+            facts.append(FunctionFacts(
+                name="", line=sl, column=1, end_line=f.end_point[0] + 1, end_column=1,
+                is_static=False, is_inline=False, is_exported=False, return_type="",
+                return_kind="other", params=[], has_error=f.has_error, variant="",
+                defined_by="", signature="", start_line=sl))
+        found = [False] * len(fnodes)
+        lines = _Lines(self.src)
+        for name_node, params_node in zip(caps.get("function.name", []),
+                                          caps.get("function.params", [])):
+            i = self._owner(name_node.start_byte)
+            if i >= 0 and not found[i]:
+                found[i] = True
+                self._describe(facts[i], fnodes[i], name_node, params_node, lines)
+        for i, ok in enumerate(found):
+            if not ok:
+                self._describe_by_walking(facts[i], fnodes[i])
+        self.params = [{p.name: p.is_pointer for p in f.params if p.name} for f in facts]
+        src = self.src
+        self.globals = {src[n.start_byte:n.end_byte].decode("utf-8", "replace")
+                        for n in caps.get("global", [])}
+        self.arrays: list[set[str]] = [set() for _ in facts]
+        for fi, _, n in self._owned(caps.get("array", [])):
+            self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
+        return facts
+
+    def _describe(self, ff: FunctionFacts, fnode: Node, name_node: Node, params_node: Node,
+                  lines: _Lines) -> None:
+        src = self.src
+        name_start = name_node.start_byte
+        ff.name = src[name_start:name_node.end_byte].decode("utf-8", "replace")
+        ff.line, ff.column = lines.at(name_start)
+        prefix = src[fnode.start_byte:name_start].decode("utf-8", "replace")
+        defined = self.defined.get(name_start)
+        if defined is not None:
+            ff.name = defined.name
+            ff.defined_by = defined.macro
+            ff.column = defined.name_offset - (src.rfind(b"\n", 0, defined.name_offset) + 1) + 1
+        storage = _STORAGE_RE.findall(prefix) if "static" in prefix or "inline" in prefix or \
+            "extern" in prefix else ()
+        ff.is_static = "static" in storage
+        ff.is_inline = any(s != "static" and s != "extern" for s in storage)
+        ff.is_exported = ff.name in self.exports or (defined is not None and not ff.is_static)
+        rtype = _STORAGE_RE.sub(" ", prefix) if storage else prefix
+        rtype = _WS.sub(" ", rtype).strip()
+        ff.return_type = rtype
+        ff.return_kind = return_kind_of(rtype)
+        ff.params = parse_params(
+            src[params_node.start_byte:params_node.end_byte].decode("utf-8", "replace"))
+        shown = self.original[fnode.start_byte:params_node.end_byte].decode("utf-8", "replace")
+        ff.signature = collapse(shown, 400)
+
+    def _describe_by_walking(self, ff: FunctionFacts, fnode: Node) -> None:
+        """Rare declarator shapes the query does not list (parenthesised, attributed)."""
+        node = fnode.child_by_field_name("declarator")
+        params = None
+        while node is not None and node.type != "identifier":
+            if node.type == "function_declarator" and params is None:
+                params = node.child_by_field_name("parameters")
+            nxt = node.child_by_field_name("declarator")
+            if nxt is None:
+                nxt = next((c for c in node.named_children
+                            if c.type.endswith("declarator") or c.type == "identifier"), None)
+            node = nxt
+        if node is not None and params is not None:
+            self._describe(ff, fnode, node, params, _Lines(self.src))
+        # otherwise not a function we can name (a misparse): it is dropped
+
+    # --- arms (branches), exits and regions ----------------------------------------------------
+    def _arms(self, facts: list[FunctionFacts]) -> None:
+        caps = self.caps
+        src = self.src
+        # (start, end, kind, condition node, key of the if = its condition's start)
+        arms: list[tuple] = []
+        conds = caps.get("if.condition", [])
+        thens = caps.get("branch.then", [])
+        if len(conds) != len(thens) or any(c.end_byte > t.start_byte for c, t in zip(conds, thens)):
+            conds, thens = _pair_if_parts(caps.get("branch.then", []))
+        for cond, then in zip(conds, thens):
+            arms.append((then.start_byte, then.end_byte, "then", cond, cond.start_byte))
+        elses = caps.get("branch.else", [])
+        if elses:
+            # An else belongs to the if whose then-arm ends last before it (dangling else too).
+            by_end = sorted(arms, key=lambda a: a[1])
+            ends = [a[1] for a in by_end]
+            for node in elses:
+                k = bisect_right(ends, node.start_byte) - 1
+                if k >= 0:
+                    then = by_end[k]
+                    arms.append((node.start_byte, node.end_byte, "else", then[3], then[4]))
+        sconds = caps.get("switch.condition", [])
+        for cond, body in zip(sconds, caps.get("branch.switch", [])):
+            arms.append((body.start_byte, body.end_byte, "switch", cond, -1))
+        for node in caps.get("branch.ternary", []):
+            arms.append((node.start_byte, node.end_byte, "ternary", None, -1))
+        arms.sort(key=lambda a: (a[0], -a[1]))
+        self.arm_starts = [a[0] for a in arms]
+        self.arm_ends = [a[1] for a in arms]
+
+        # Return values first: exits need their categories to tell error arms.
+        self.return_info: dict[int, tuple[str, str, str | None]] = {}
+        self.returned_calls: set[int] = set()
+        for r in caps.get("return", []):
+            rs, re_ = r.start_byte, r.end_byte
+            raw = src[rs + 6:re_].decode("utf-8", "replace").rstrip().rstrip(";")
+            text = collapse(raw)
+            kind, callee = classify_return(text)
+            if callee is not None:
+                self.returned_calls.add(rs + 6 + len(raw) - len(raw.lstrip()))
+            self.return_info[rs] = (kind.value, text, callee)
+
+        labels = {src[n.start_byte:n.end_byte].decode("utf-8", "replace")
+                  for n in caps.get("label", [])}
+        self.error_labels = {name for name in labels if is_error_label(name)}
+        # How each arm ends: its last return or jump, when nothing but "}" follows it.
+        jumps = caps.get("jump", [])
+        exits = sorted(caps.get("return", []) + jumps, key=_START) if jumps else \
+            caps.get("return", [])
+        owners = innermost(self.arm_starts, self.arm_ends, [n.start_byte for n in exits])
+        last: dict[int, Node] = {}
+        for node, owner in zip(exits, owners):
+            if owner >= 0:
+                last[owner] = node
+        arm_exit: dict[int, tuple] = {}
+        error_spans: list[tuple[int, int]] = []
+        for owner, node in last.items():
+            if not _ends_arm(src, node.end_byte, self.arm_ends[owner]):
+                continue
+            kind = _EXITS[node.type]
+            if kind is ExitKind.RETURN:
+                value, text, _ = self.return_info[node.start_byte]
+                info = (kind.value, value, text, value == "failure")
+            elif kind is ExitKind.GOTO:
+                m = _GOTO_LABEL_RE.search(src, node.start_byte, node.end_byte)
+                label = m.group(1).decode("utf-8", "replace") if m else ""
+                info = (kind.value, None, label, label in self.error_labels)
+            else:
+                info = (kind.value, None, "", False)
+            arm_exit[owner] = info
+            if info[3]:
+                error_spans.append((arms[owner][0], arms[owner][1]))
+        # Code after an error label runs on the error path, to the end of the function.
+        for node in caps.get("label", []):
+            if src[node.start_byte:node.end_byte].decode("utf-8", "replace") in self.error_labels:
+                i = self._owner(node.start_byte)
+                if i >= 0:
+                    error_spans.append((node.start_byte, self.fends[i]))
+        self.error_union = union(error_spans)
+        self.loop_union = union([(n.start_byte, n.end_byte) for n in caps.get("loop", [])])
+        self.cond_union = union([(n.start_byte, n.end_byte) for n in conds])
+
+        # An if is a statement of the function body when no arm or loop encloses it, and of
+        # a loop body when the innermost enclosing loop is nested deeper than any arm.
+        loops = caps.get("loop", [])
+        cond_starts = [c.start_byte for c in conds]
+        arm_of_if = innermost(self.arm_starts, self.arm_ends, cond_starts)
+        loop_of_if = innermost([n.start_byte for n in loops], [n.end_byte for n in loops],
+                               cond_starts)
+        top, loop_level = set(), set()
+        for pos, arm, loop in zip(cond_starts, arm_of_if, loop_of_if):
+            if loop < 0:
+                if arm < 0:
+                    top.add(pos)
+            elif arm < 0 or self.arm_starts[arm] < loops[loop].start_byte:
+                loop_level.add(pos)
+        self.arm_local = [-1] * len(arms)
+        lines = _Lines(src)
+        cond_text: dict[int, str] = {}
+        fi = 0
+        fstarts, fends = self.fstarts, self.fends
+        nf = len(fstarts)
+        for ai, (start, end, kind, cond, key) in enumerate(arms):
+            while fi < nf and fends[fi] <= start:
+                fi += 1
+            if fi >= nf or fstarts[fi] > start:
+                continue
+            rows = facts[fi].branch_rows
+            if cond is None:
+                condition = "?:"
+            else:
+                condition = cond_text.get(cond.start_byte)
+                if condition is None:
+                    condition = normalize_condition(
+                        src[cond.start_byte:cond.end_byte].decode("utf-8", "replace"))
+                    cond_text[cond.start_byte] = condition
+            ex = arm_exit.get(ai)
+            line, col = lines.at(start)
+            end_line = line + src.count(b"\n", start, end)
+            self.arm_local[ai] = len(rows)
+            rows.append((kind, condition, line, col, end_line,
+                         ex[0] if ex else None, ex[1] if ex else None, ex[2] if ex else "",
+                         int(bool(ex and ex[3])), int(kind == "then" and key in top),
+                         int(kind == "then" and key in loop_level)))
+
+    # --- body facts ----------------------------------------------------------------------------
+    def _returns(self, facts: list[FunctionFacts]) -> None:
+        rets = self.caps.get("return", [])
+        starts = [n.start_byte for n in rets]
+        arms = innermost(self.arm_starts, self.arm_ends, starts)
+        regions = self._regions(starts)
+        lines = _Lines(self.src)
+        arm_local, info = self.arm_local, self.return_info
+        for fi, k, n in self._owned(rets):
+            p = starts[k]
+            kind, text, callee = info[p]
+            arm = arms[k]
+            line, col = lines.at(p)
+            facts[fi].return_rows.append(
+                (kind, text, callee, line, col,
+                 regions[k] | (_CONDITIONAL if arm >= 0 else 0),
+                 arm_local[arm] if arm >= 0 else -1))
+
+    def _calls(self, facts: list[FunctionFacts]) -> None:
+        caps = self.caps
+        src = self.src
+        member = caps.get("call.member", [])
+        nodes = caps.get("call", [])
+        if member:
+            nodes = sorted(nodes + member, key=_START)
+        member_starts = {n.start_byte for n in member}
+        starts = [n.start_byte for n in nodes]
+        arms = innermost(self.arm_starts, self.arm_ends, starts)
+        regions = self._regions(starts)
+        lines = _Lines(src)
+        arm_local, returned = self.arm_local, self.returned_calls
+        arg0_match = _ARG0_RE.match
+        for fi, k, n in self._owned(nodes):
+            start, end = starts[k], n.end_byte
+            arm = arms[k]
+            if arm >= 0:
+                r = regions[k] | _CONDITIONAL
+                arm = arm_local[arm]
+            else:
+                r = regions[k]
+            if start in member_starts:
+                callee = _WS.sub("", src[start:end].decode("utf-8", "replace"))
+                r |= _INDIRECT
+            else:
+                callee = src[start:end].decode("utf-8", "replace")
+                if start in returned:
+                    r |= _RETURNED
+            m = arg0_match(src, end)
+            first = m.group(1).decode("utf-8", "replace").replace(" ", "") if m else None
+            line, col = lines.at(start)
+            facts[fi].call_rows.append((callee, line, col, r, arm, first))
+
+    def _writes(self, facts: list[FunctionFacts]) -> None:
+        caps = self.caps
+        src = self.src
+        updates = caps.get("write.update", [])
+        nodes = caps.get("write", [])
+        if self.globals:
+            global_bytes = {g.encode() for g in self.globals}
+            named = [n for n in caps.get("write.name", [])
+                     if src[n.start_byte:n.end_byte] in global_bytes]
+        else:
+            named = []
+        if updates or named:
+            nodes = sorted(nodes + updates + named, key=_START)
+        update_starts = {n.start_byte for n in updates}
+        if named:
+            update_starts.update(n.start_byte for n in named
+                                 if src[n.start_byte - 2:n.start_byte] in (b"++", b"--")
+                                 or src[n.end_byte:n.end_byte + 2] in (b"++", b"--"))
+        starts = [n.start_byte for n in nodes]
+        arms = innermost(self.arm_starts, self.arm_ends, starts)
+        regions = self._regions(starts)
+        lines = _Lines(src)
+        arm_local, global_names = self.arm_local, self.globals
+        for fi, k, n in self._owned(nodes):
+            start, end = n.start_byte, n.end_byte
+            text = collapse(src[start:end].decode("utf-8", "replace"))
+            if start in update_starts:
+                around = src[max(0, start - 2):start] + src[end:end + 2]
+                op = "--" if b"--" in around else "++"
+            else:
+                m = _ASSIGN_OP_RE.match(src, end)
+                op = m.group(1).decode("ascii") if m else "="
+            kind, base = classify_lvalue(text, self.params[fi], global_names, self.arrays[fi])
+            arm = arms[k]
+            line, col = lines.at(start)
+            facts[fi].write_rows.append(
+                (text, base, kind.value, op, line, col,
+                 regions[k] | (_CONDITIONAL if arm >= 0 else 0),
+                 arm_local[arm] if arm >= 0 else -1))
+
+    def _structure(self, facts: list[FunctionFacts]) -> None:
+        caps = self.caps
+        src, original = self.src, self.original
+        lines = _Lines(src)
+        for fi, _, n in self._owned(caps.get("loop", [])):
+            kind = _LOOP_KINDS[n.type]
+            if kind == "while" and not original.startswith(b"while", n.start_byte):
+                m = _WORD_RE.match(original, n.start_byte)
+                kind = m.group(0).decode("ascii") if m else kind  # an iterator macro
+            line, col = lines.at(n.start_byte)
+            facts[fi].loop_rows.append((kind, line, col))
+        for fi, ff in enumerate(facts):
+            ff.gotos = len(_GOTO_LABEL_RE.findall(src, self.fstarts[fi], self.fends[fi]))
+        for fi, _, n in self._owned(caps.get("asm", [])):
+            facts[fi].asm += 1
+        lines = _Lines(src)
+        for fi, _, n in self._owned(caps.get("label", [])):
+            name = src[n.start_byte:n.end_byte].decode("utf-8", "replace")
+            facts[fi].label_rows.append((name, lines.at(n.start_byte)[0],
+                                         int(name in self.error_labels)))
+        self._variants(facts)
+
+    def _param_uses(self, facts: list[FunctionFacts]) -> None:
+        """Count the uses of pointer parameters that are written through or passed first to a
+        call: a parameter used only that way is an out-parameter."""
+        src = self.src
+        for fi, ff in enumerate(facts):
+            pointers = {name for name, is_ptr in self.params[fi].items() if is_ptr}
+            if not pointers:
+                continue
+            wanted = {row[1] for row in ff.write_rows if row[1] in pointers}
+            wanted.update(row[5] for row in ff.call_rows if row[5] in pointers)
+            for name in wanted:
+                # a whole word that is not a field name (f->len, s.len)
+                pattern = rb"(?<![\w$.])(?<!->)" + name.encode() + rb"(?![\w$])"
+                uses = len(re.findall(pattern, src[self.fstarts[fi]:self.fends[fi]]))
+                ff.param_uses[name] = max(0, uses - 1)  # minus the declaration
+
+    def _variants(self, facts: list[FunctionFacts]) -> None:
+        caps = self.caps
+        pp = caps.get("variant", []) + caps.get("variant.else", [])
+        if not pp:
+            return
+        pp.sort(key=lambda n: (n.start_byte, -n.end_byte))
+        owners = innermost([n.start_byte for n in pp], [n.end_byte for n in pp], self.fstarts)
+        for ff, owner in zip(facts, owners):
+            if owner < 0:
+                continue
+            node = pp[owner]
+            if node.type == "preproc_else":
+                parent = node.parent
+                head = _first_line(self.original, parent) if parent is not None else "#if"
+                ff.variant = f"{head} (#else)"
+            else:
+                ff.variant = _first_line(self.original, node)
+
+
+def _outermost(nodes: list[Node]) -> list[Node]:
+    """Drop definitions nested in another one: C has no nested functions, so those are
+    misparses (typically a macro call followed by a block)."""
+    kept: list[Node] = []
+    end = -1
+    for n in nodes:
+        if n.start_byte >= end:
+            kept.append(n)
+            end = n.end_byte
+    return kept
+
+
+def _pair_if_parts(thens: list[Node]) -> tuple[list[Node], list[Node]]:
+    """Ask each if for its parts: the fallback when the captures do not line up (a statement
+    expression inside a condition)."""
+    conds, arms = [], []
+    for then in thens:
+        parent = then.parent
+        cond = parent.child_by_field_name("condition") if parent is not None else None
+        if cond is not None:
+            conds.append(cond)
+            arms.append(then)
+    return conds, arms
+
+
+_COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def _ends_arm(src: bytes, jump_end: int, arm_end: int) -> bool:
+    """Nothing but white space, comments and the arm's closing brace after the jump."""
+    tail = src[jump_end:arm_end].strip()
+    if tail in (b"", b"}"):
+        return True
+    if b"/" in tail:
+        return _COMMENT_RE.sub(b"", tail).strip() in (b"", b"}")
+    return False
+
+
+def _first_line(src: bytes, node: Node) -> str:
+    end = src.find(b"\n", node.start_byte, node.end_byte)
+    text = src[node.start_byte:end if end >= 0 else node.end_byte].decode("utf-8", "replace")
+    return collapse(text, 160)
+
+
+__all__ = ["FileExtractor", "is_error_label", "innermost", "union", "TargetKind"]

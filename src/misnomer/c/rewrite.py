@@ -1,0 +1,242 @@
+"""Same-length source rewriting that hides kernel macros from tree-sitter.
+
+Every replacement has exactly the length of what it replaces, so byte offsets, lines and columns
+in the parsed tree are those of the original file.  Directive lines (``#define``, ``#ifdef``) are
+left alone: rewriting the name in ``#define list_for_each_entry(...)`` would break the define.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .macros import MacroKnowledge
+
+_ITERATOR, _ATTRIBUTE, _ATTRIBUTE_FUNCTION, _INLINE = range(4)
+_MAX_ARGS_BYTES = 4000  # an argument list longer than this is not an attribute's
+# Tool-chain headers redefine keywords (`#define inline inline __attribute__(...)`); rewriting a
+# keyword to itself would only cost time.
+_C_KEYWORDS = frozenset({b"inline", b"static", b"const", b"volatile", b"extern", b"register",
+                         b"restrict", b"signed", b"unsigned", b"void"})
+
+
+@dataclass(frozen=True, slots=True)
+class DefinedName:
+    """A function defined through a definition macro, as recorded by the rewrite."""
+
+    name: str  # the indexed name, e.g. "sys_read"
+    macro: str  # e.g. "SYSCALL_DEFINE3"
+    name_offset: int  # byte offset of the name inside the macro call, in the original source
+
+
+def trie_pattern(words: set[str]) -> str:
+    """A regex alternation of ``words`` factored by common prefixes (fast in Python's sre)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        ends_here = "" in node
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if ends_here:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+class Rewriter:
+    """Compiled once per process from a :class:`MacroKnowledge`."""
+
+    def __init__(self, knowledge: MacroKnowledge) -> None:
+        self.kind: dict[bytes, int] = {}
+        for name in knowledge.attributes:
+            self.kind[name.encode()] = _ATTRIBUTE
+        for name in knowledge.inline_attributes:
+            self.kind[name.encode()] = _INLINE
+        for name in knowledge.attribute_functions:
+            self.kind[name.encode()] = _ATTRIBUTE_FUNCTION
+        for name in knowledge.iterators:
+            if len(name) >= len("while"):
+                self.kind[name.encode()] = _ITERATOR
+        for keyword in _C_KEYWORDS:
+            self.kind.pop(keyword, None)
+        # Python's regex engine is fast only when a pattern starts with a rare character, so
+        # the names are found by three searches rather than one alternation of all of them:
+        # names starting with "_" (most attributes), iterators at the start of an indented
+        # line (where loops are written), and the few other attributes by substring test.
+        under = {n[1:].decode() for n in self.kind if n.startswith(b"_")}
+        iterators = {n.decode() for n, k in self.kind.items()
+                     if k == _ITERATOR and not n.startswith(b"_")}
+        # Attributes spelt without a leading underscore are few in practice (noinline, notrace,
+        # asmlinkage, ...); upper-case ones are driver-local oddities and are left alone.
+        self.others = sorted(n for n, k in self.kind.items()
+                             if k != _ITERATOR and not n.startswith(b"_") and n.islower())
+        self.under_re = _compile(rb"_(?<=[^\w$]_)(?:", under, rb")(?![\w$])")
+        self.under_at_start_re = _compile(rb"\A_(?:", under, rb")(?![\w$])")
+        self.iterator_re = _compile(rb"\n[ \t]+(", iterators, rb")(?=[ \t]*\()")
+        self.definitions = knowledge.definitions
+        self.definition_re = (
+            re.compile(rb"(?<![\w$])(" + b"|".join(d.pattern.pattern.removesuffix(r"\Z").encode()
+                                                  for d in knowledge.definitions) + rb")\s*\(")
+            if knowledge.definitions else None
+        )
+        # A cheap containment test before running the definition regex on a file.
+        self.definition_hints = [_literal_prefix(d.pattern.pattern) for d in knowledge.definitions]
+
+    def _spans(self, src: bytes):
+        """(start, end) of every candidate name, in no particular order."""
+        if self.under_re is not None:
+            for m in self.under_re.finditer(src):
+                yield m.span()
+            m = self.under_at_start_re.match(src)
+            if m:
+                yield m.span()
+        if self.iterator_re is not None:
+            for m in self.iterator_re.finditer(src):
+                yield m.span(1)
+        for name in self.others:
+            pos = src.find(name)
+            while pos >= 0:
+                end = pos + len(name)
+                if (pos == 0 or src[pos - 1] not in _WORD_BYTES) and \
+                        (end == len(src) or src[end] not in _WORD_BYTES):
+                    yield pos, end
+                pos = src.find(name, end)
+
+    def rewrite(self, src: bytes) -> tuple[bytes, dict[int, DefinedName]]:
+        """Return the rewritten source and the functions defined through definition macros,
+        keyed by the byte offset of the name in the *rewritten* source."""
+        out: bytearray | None = None
+        defined: dict[int, DefinedName] = {}
+        for start, end in self._spans(src):
+            if _in_directive(src, start):
+                continue
+            kind = self.kind[src[start:end]]
+            if kind == _ITERATOR:
+                if _next_non_space(src, end) != 0x28:  # "("
+                    continue
+                replacement = b"while" + b" " * (end - start - 5)
+            elif kind == _ATTRIBUTE_FUNCTION:
+                if _next_non_space(src, end) == 0x28:
+                    end = _balanced_end(src, src.index(b"(", end))
+                    if end < 0:
+                        continue
+                replacement = b" " * (end - start)
+            elif kind == _INLINE:
+                replacement = b"inline" + b" " * (end - start - 6)
+            else:
+                replacement = b" " * (end - start)
+            if out is None:
+                out = bytearray(src)
+            out[start:end] = _keep_newlines(src[start:end], replacement)
+        if self.definition_re is not None and any(h in src for h in self.definition_hints):
+            for m in self.definition_re.finditer(src):
+                if _in_directive(src, m.start()):
+                    continue
+                if out is None:
+                    out = bytearray(src)
+                self._rewrite_definition(src, out, m, defined)
+        return (bytes(out) if out is not None else src), defined
+
+    def _rewrite_definition(self, src: bytes, out: bytearray, m: re.Match,
+                            defined: dict[int, DefinedName]) -> None:
+        macro = m.group(1).decode()
+        spec = next(d for d in self.definitions if d.pattern.match(macro))
+        open_paren = m.end() - 1
+        close = _balanced_end(src, open_paren)
+        if close < 0:
+            return
+        commas = _top_level_commas(src, open_paren + 1, close - 1)
+        name_end = commas[0] if commas else close - 1
+        raw_name = src[open_paren + 1:name_end]
+        name = raw_name.strip()
+        if not re.fullmatch(rb"[A-Za-z_]\w*", name):
+            return
+        # Header: "MACRO(name," -> "<type>   name(" of the same length (name shifted left).
+        header_end = name_end + 1  # past the comma, or past ")" when there are no parameters
+        if b"\n" in src[m.start():header_end]:
+            return
+        width = header_end - m.start()
+        header = f"{spec.return_type} ".encode()
+        tail = b"(" if commas else b"()"
+        pad = width - len(header) - len(name) - len(tail)
+        if pad < 0:
+            return
+        out[m.start():header_end] = header + b" " * pad + name + tail
+        if spec.params == "pairs":
+            for i, comma in enumerate(commas[1:]):
+                if i % 2 == 0:  # between a parameter's type and its name
+                    out[comma] = 0x20
+        new_offset = m.start() + len(header) + pad
+        template = spec.name_template
+        defined[new_offset] = DefinedName(
+            template.format(name.decode()), macro, open_paren + 1 + raw_name.index(name[:1]))
+
+
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+
+
+def _compile(head: bytes, names: set[str], tail: bytes) -> re.Pattern[bytes] | None:
+    if not names:
+        return None
+    return re.compile(head + trie_pattern(names).encode() + tail)
+
+
+def _literal_prefix(pattern: str) -> bytes:
+    m = re.match(r"[A-Za-z0-9_]+", pattern)
+    return m.group(0).encode() if m else b""
+
+
+def _in_directive(src: bytes, pos: int) -> bool:
+    line_start = src.rfind(b"\n", 0, pos) + 1
+    return src[line_start:pos].lstrip().startswith(b"#")
+
+
+def _next_non_space(src: bytes, pos: int) -> int:
+    n = len(src)
+    while pos < n and src[pos] in b" \t\r\n":
+        pos += 1
+    return src[pos] if pos < n else -1
+
+
+def _balanced_end(src: bytes, open_pos: int) -> int:
+    """Offset just past the parenthesis that closes the one at ``open_pos``; -1 if none near."""
+    depth = 0
+    limit = min(len(src), open_pos + _MAX_ARGS_BYTES)
+    for i in range(open_pos, limit):
+        c = src[i]
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _top_level_commas(src: bytes, start: int, end: int) -> list[int]:
+    commas = []
+    depth = 0
+    for i in range(start, end):
+        c = src[i]
+        if c in b"([{":
+            depth += 1
+        elif c in b")]}":
+            depth -= 1
+        elif c == 0x2C and depth == 0:
+            commas.append(i)
+    return commas
+
+
+def _keep_newlines(original: bytes, replacement: bytes) -> bytes:
+    """Blanked argument lists can span lines: keep the newlines so line numbers stay right."""
+    if b"\n" not in original:
+        return replacement
+    return bytes(o if o in b"\r\n" else r for o, r in zip(original, replacement))

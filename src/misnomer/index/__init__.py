@@ -1,0 +1,1 @@
+"""The SQLite index: schema, discovery, parallel indexing, reading back."""

@@ -1,0 +1,264 @@
+"""`misnomer index`: bring the index in line with the tree, then redo the analysis.
+
+Incremental by content: a file whose size and mtime are unchanged is not read; one whose hash is
+unchanged is not parsed.  Two parallel phases over the files that changed: (1) hash and collect
+the #defines the macro rewrite learns from, (2) parse with what was learnt.  Results go to one
+writer in batched transactions, so an interrupted run leaves every file either fully indexed or
+untouched, and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.primitives import PrimitiveTable
+from ..analysis.run import analyze
+from ..c.frontend import code_fingerprint
+from ..c.macros import MacroKnowledge, builtin_knowledge, learn_macros
+from ..config import Config
+from ..progress import Reporter
+from . import worker
+from .discover import discover
+from .lock import IndexLock
+from .store import Index
+from .writer import Writer
+
+DEFAULT_MAX_FILE_SIZE = 32 * 1024 * 1024
+
+
+class Interrupted(Exception):
+    """Ctrl-C during indexing; the index is consistent and the next run resumes."""
+
+
+@dataclass
+class IndexOptions:
+    root: Path
+    db: Path
+    jobs: int = 0  # 0: all cores
+    excludes: list[str] = field(default_factory=list)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    all_macros: bool = False
+    lock_wait: float = 600.0
+    config: Config = field(default_factory=Config)
+
+
+@dataclass
+class IndexSummary:
+    files: int = 0  # C files under the root
+    parsed: int = 0  # read and parsed in this run
+    unchanged: int = 0
+    removed: int = 0
+    functions: int = 0  # in the index after the run
+    macros: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    seconds: float = 0.0
+    analysed: int = 0
+    error_functions: int = 0  # definitions whose parse had errors (whole index)
+    analysis: str = ""  # 'full', 'incremental', 'none'
+
+    def line(self) -> str:
+        parts = [f"{self.files:,} files", f"{self.functions:,} functions",
+                 f"{self.parsed:,} parsed", f"{self.unchanged:,} unchanged"]
+        if self.removed:
+            parts.append(f"{self.removed:,} removed")
+        if self.skipped:
+            reasons = Counter(_reason_kind(r) for _, r in self.skipped)
+            parts.append(f"{len(self.skipped):,} skipped (" + ", ".join(
+                f"{n} {kind}" for kind, n in reasons.most_common()) + ")")
+        if self.functions:
+            parts.append(f"{100 * self.error_functions / self.functions:.1f}% of definitions "
+                         f"with parse errors")
+        return "indexed: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (")[0].split(":")[0]
+
+
+def run_index(options: IndexOptions, reporter: Reporter) -> IndexSummary:
+    started = time.monotonic()
+    root = options.root.resolve()
+    index = Index.create_or_open(options.db, root)
+    try:
+        with IndexLock(options.db, options.lock_wait, reporter.note):
+            summary = _Run(options, root, index, reporter).run()
+    finally:
+        index.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Run:
+    def __init__(self, options: IndexOptions, root: Path, index: Index,
+                 reporter: Reporter) -> None:
+        self.options = options
+        self.root = root
+        self.index = index
+        self.reporter = reporter
+        self.summary = IndexSummary()
+        self.jobs = options.jobs or os.cpu_count() or 1
+        self.table = PrimitiveTable(options.config.primitives or None)
+
+    def run(self) -> IndexSummary:
+        opts, index, summary = self.options, self.index, self.summary
+        found = discover(self.root, opts.excludes + opts.config.exclude)
+        summary.files = len(found.files)
+        summary.skipped.extend(found.problems)
+        stored = index.files()
+        fingerprint = f"{code_fingerprint()}:{self.table.fingerprint}"
+        if stored and index.meta("parse_fingerprint") != fingerprint:
+            # Another version of the extraction code or of the primitives: every file's rows
+            # must be made again.
+            self.reporter.note("the index was built by other extraction code or primitives; "
+                               "re-indexing every file")
+            index.conn.execute("UPDATE files SET mtime_ns = -1, sha1 = NULL")
+            stored = index.files()
+        index.set_meta("parse_fingerprint", fingerprint)
+        to_read: list[str] = []
+        present = set(found.files)
+        for rel in found.files:
+            row = stored.get(rel)
+            try:
+                st = os.stat(self.root / rel)
+            except OSError:
+                continue  # vanished between listing and stat: dealt with as deleted below
+            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns \
+                    and row.status != "skipped":
+                summary.unchanged += 1
+            else:
+                to_read.append(rel)
+        deleted = [row for path, row in stored.items() if path not in present]
+
+        writer = Writer(index, first_run=not stored)
+        analysis_stale = index.meta("analysis_state") != "ok" or \
+            index.meta("primitives_fingerprint") != self.table.fingerprint
+        try:
+            if deleted:
+                with writer.transaction():
+                    writer.mark_stale()
+                    for row in deleted:
+                        writer.delete_file(row.id)
+                summary.removed = len(deleted)
+            hint_results = self._hints(to_read, stored, writer) if to_read else {}
+            knowledge = self._knowledge(hint_results)
+            to_parse = [r.path for r in hint_results.values() if r.status == "changed"]
+            to_parse += self._reparse_for_macros(knowledge, stored, set(to_parse))
+            if to_parse:
+                self._parse(sorted(set(to_parse)), knowledge, writer)
+            if to_parse or deleted or analysis_stale:
+                writer.finish_bulk()
+                summary.analysis = "full"
+                summary.analysed = analyze(index, self.table, self.reporter)
+                index.set_meta("primitives_fingerprint", self.table.fingerprint)
+                index.set_meta("analysis_state", "ok")
+            else:
+                summary.analysis = "none"
+        except KeyboardInterrupt:
+            writer.abort()
+            raise Interrupted(f"interrupted: {writer.files_written:,} files were indexed; the "
+                              f"index is consistent and the next run resumes") from None
+        counts = index.counts()
+        summary.functions = counts["functions"]
+        summary.macros = counts["macros"]
+        summary.error_functions = index.conn.execute(
+            "SELECT coalesce(sum(error_functions), 0) FROM files").fetchone()[0]
+        summary.skipped.extend(writer.skipped)
+        summary.parsed = writer.files_parsed
+        return summary
+
+    # --- phase one: hashes and macro hints -------------------------------------------------
+    def _hints(self, paths: list[str], stored: dict, writer: Writer) -> dict:
+        results: dict[str, worker.FileResult] = {}
+        unchanged_content = []
+        with self._pool(None) as pool, self.reporter.phase("scanning", len(paths)):
+            for res in pool.imap_unordered(worker.hints, paths, chunksize=_chunk(paths, self.jobs)):
+                self.reporter.advance(1, res.size)
+                row = stored.get(res.path)
+                if res.status == "scanned":
+                    if row is not None and row.sha1 == res.sha1 and row.status != "skipped":
+                        unchanged_content.append((res, row))
+                        res.status = "same"
+                    else:
+                        res.status = "changed"
+                results[res.path] = res
+        if unchanged_content:
+            with writer.transaction():
+                for res, row in unchanged_content:
+                    writer.touch(row.id, res.size, res.mtime_ns)
+            self.summary.unchanged += len(unchanged_content)
+        problems = [r for r in results.values() if r.status in ("skipped", "vanished")]
+        if problems:
+            with writer.transaction():
+                writer.mark_stale()
+                for res in problems:
+                    writer.record_problem(res, stored.get(res.path))
+        return results
+
+    def _knowledge(self, hint_results: dict) -> MacroKnowledge:
+        """What the rewrite must neutralise: built-ins plus every file's macro hints."""
+        fresh = {path: res.hints for path, res in hint_results.items() if res.status == "changed"}
+        rows = self.index.hints_except(set(fresh))
+        for hints in fresh.values():
+            rows.extend(hints)
+        return learn_macros(rows, builtin_knowledge(self.options.config.macros or None))
+
+    def _reparse_for_macros(self, knowledge: MacroKnowledge, stored: dict,
+                            already: set[str]) -> list[str]:
+        """Files whose rewrite changes because the tree's iterators or attributes changed."""
+        previous = self.index.meta("macro_knowledge")
+        self.index.set_meta("macro_knowledge", _knowledge_json(knowledge))
+        if previous is None or not stored:
+            return []
+        old = json.loads(previous)
+        new = json.loads(_knowledge_json(knowledge))
+        changed = set()
+        for key in new:
+            changed |= set(old.get(key, [])) ^ set(new[key])
+        if not changed:
+            return []
+        candidates = [p for p, row in stored.items()
+                      if p not in already and row.status == "parsed"]
+        self.reporter.note(f"{len(changed)} iterator/attribute macro(s) changed; looking for "
+                           f"files that use them")
+        hits = []
+        with self._pool(None) as pool:
+            args = [(p, sorted(changed)) for p in candidates]
+            for path, uses in pool.imap_unordered(worker.uses_any, args,
+                                                  chunksize=_chunk(args, self.jobs)):
+                if uses:
+                    hits.append(path)
+        return hits
+
+    # --- phase two: parse -----------------------------------------------------------------------
+    def _parse(self, paths: list[str], knowledge: MacroKnowledge, writer: Writer) -> None:
+        with writer.transaction():
+            writer.mark_stale()
+        with self._pool(knowledge) as pool, self.reporter.phase("indexing", len(paths)):
+            batch = writer.batch()
+            for res in pool.imap_unordered(worker.parse, paths, chunksize=_chunk(paths, self.jobs)):
+                batch.add(res)
+                self.reporter.advance(1, res.size)
+            batch.flush()
+
+    def _pool(self, knowledge: MacroKnowledge | None):
+        ctx = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+        return ctx.Pool(self.jobs, initializer=worker.init, initargs=(
+            str(self.root), self.options.max_file_size, self.options.all_macros, knowledge,
+            self.options.config.primitives or None))
+
+
+def _chunk(items: list, jobs: int) -> int:
+    return max(1, min(64, len(items) // (jobs * 16) or 1))
+
+
+def _knowledge_json(k: MacroKnowledge) -> str:
+    return json.dumps({"iterators": sorted(k.iterators), "attributes": sorted(k.attributes),
+                       "attribute_functions": sorted(k.attribute_functions),
+                       "inline_attributes": sorted(k.inline_attributes)})

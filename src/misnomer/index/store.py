@@ -1,0 +1,200 @@
+"""Opening the index and reading it back.  Writing during indexing lives in ``writer.py``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..errors import IncompatibleIndex, IndexMissing
+from ..facts import FunctionFacts, Param
+from .schema import INDEXES, SCHEMA_VERSION, TABLES, VIEWS
+
+DEFAULT_DB = Path(".misnomer") / "index.db"
+
+FUNCTION_COLUMNS = ("id", "file_id", "name", "line", "column", "start_line", "end_line",
+                    "is_static", "is_inline", "is_exported", "return_type", "return_kind",
+                    "signature", "has_error", "variant", "defined_by", "own_effects", "callees",
+                    "returned", "calls", "facts")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    sha1: str | None
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRow:
+    """A function as stored: where it is and its facts."""
+
+    id: int
+    file_id: int
+    path: str
+    facts: FunctionFacts
+    own_effects: int
+    callees: list[str]
+    returned: list[str]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA busy_timeout=60000")
+    return conn
+
+
+class Index:
+    """An open index database."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    # --- opening -------------------------------------------------------------------------
+    @classmethod
+    def create_or_open(cls, path: Path, root: Path) -> Index:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path)
+        index = cls(path, conn)
+        found = index._schema_version()
+        if found is None:
+            conn.executescript(TABLES + VIEWS)
+            index.set_meta("schema_version", str(SCHEMA_VERSION))
+            index.set_meta("misnomer_version", __version__)
+            index.set_meta("root", str(root))
+        elif found != SCHEMA_VERSION:
+            conn.close()
+            raise IncompatibleIndex(
+                f"{path} was written by another version of misnomer (index schema {found}, "
+                f"this version reads schema {SCHEMA_VERSION}); delete it and run "
+                f"`misnomer index` again")
+        return index
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Index:
+        if not path.exists():
+            raise IndexMissing(f"no index at {path}; run `misnomer index PATH` first "
+                               f"(or name one with --db)")
+        conn = connect(path)
+        index = cls(path, conn)
+        found = index._schema_version()
+        if found is None:
+            conn.close()
+            raise IndexMissing(f"{path} is not a misnomer index (or it was never completed); "
+                               f"run `misnomer index PATH`")
+        if found != SCHEMA_VERSION:
+            conn.close()
+            raise IncompatibleIndex(
+                f"{path} was written by another version of misnomer (index schema {found}, "
+                f"this version reads schema {SCHEMA_VERSION}); delete it and run "
+                f"`misnomer index` again")
+        return index
+
+    def _schema_version(self) -> int | None:
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise IncompatibleIndex(f"{self.path} is not a readable SQLite database ({exc}); "
+                                    f"delete it and run `misnomer index` again") from exc
+        return int(row[0]) if row else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def ensure_indexes(self) -> None:
+        self.conn.executescript(INDEXES)
+
+    # --- meta ----------------------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def root(self) -> Path:
+        return Path(self.meta("root") or ".")
+
+    # --- reading -------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRow]:
+        return {r[1]: FileRow(*r) for r in self.conn.execute(
+            "SELECT id, path, size, mtime_ns, sha1, status, reason FROM files")}
+
+    def function_ids_named(self, name: str) -> list[int]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM functions WHERE name = ? ORDER BY file_id, line", (name,))]
+
+    def function(self, function_id: int) -> FunctionRow:
+        row = self.conn.execute(
+            f"SELECT {', '.join('f.' + c for c in FUNCTION_COLUMNS)}, files.path "
+            f"FROM functions f JOIN files ON files.id = f.file_id WHERE f.id = ?",
+            (function_id,)).fetchone()
+        if row is None:
+            raise KeyError(function_id)
+        return function_row(row)
+
+    def callers(self, name: str) -> list[int]:
+        row = self.conn.execute("SELECT function_ids FROM callers WHERE name = ?",
+                                (name,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def verdict(self, function_id: int) -> tuple[str, int, float] | None:
+        return self.conn.execute(
+            "SELECT shape, effects, confidence FROM analysis WHERE function_id = ?",
+            (function_id,)).fetchone()
+
+    def hints_except(self, paths: set[str]) -> list[tuple[str, str | None, str]]:
+        """Macro hints of every indexed file but ``paths``."""
+        rows = self.conn.execute(
+            "SELECT files.path, h.name, h.params, h.body FROM macro_hints h "
+            "JOIN files ON files.id = h.file_id")
+        return [(name, params, body) for path, name, params, body in rows if path not in paths]
+
+    def names_like(self, pattern: str, limit: int = 2000) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT name FROM functions WHERE name LIKE ? LIMIT ?", (pattern, limit))]
+
+    def counts(self) -> dict[str, int]:
+        c = self.conn
+        return {
+            "files": c.execute("SELECT count(*) FROM files").fetchone()[0],
+            "functions": c.execute("SELECT count(*) FROM functions").fetchone()[0],
+            "macros": c.execute("SELECT count(*) FROM macros").fetchone()[0],
+        }
+
+
+def function_row(row: tuple) -> FunctionRow:
+    """A ``functions`` row (FUNCTION_COLUMNS, then the file's path) as typed facts."""
+    (fid, file_id, name, line, column, start_line, end_line, is_static, is_inline, is_exported,
+     return_type, return_kind, signature, has_error, variant, defined_by, own, callees, returned,
+     calls, facts_json, path) = row
+    body = json.loads(facts_json)
+    ff = FunctionFacts(
+        name=name, line=line, column=column, end_line=end_line, end_column=0,
+        is_static=bool(is_static), is_inline=bool(is_inline), is_exported=bool(is_exported),
+        return_type=return_type, return_kind=return_kind,
+        params=[Param.from_row(p) for p in body["params"]], has_error=bool(has_error),
+        variant=variant, defined_by=defined_by, signature=signature, start_line=start_line,
+        call_rows=[tuple(r) for r in json.loads(calls)],
+        write_rows=[tuple(r) for r in body["writes"]],
+        return_rows=[tuple(r) for r in body["returns"]],
+        branch_rows=[tuple(r) for r in body["branches"]],
+        loop_rows=[tuple(r) for r in body["loops"]],
+        label_rows=[tuple(r) for r in body["labels"]],
+        gotos=body["gotos"], asm=body["asm"], param_uses=body.get("param_uses", {}))
+    return FunctionRow(fid, file_id, path, ff, own, json.loads(callees), json.loads(returned))

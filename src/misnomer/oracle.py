@@ -1,0 +1,90 @@
+"""Callee effects and shapes read from a finished index, for one-off questions (explain, check).
+
+The analysis computes the same answers from an in-memory call graph; both resolve names with
+:func:`misnomer.analysis.callgraph.choose_definitions`, so they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analysis.callgraph import choose_definitions
+from .analysis.primitives import Effect, Primitive, PrimitiveTable
+from .analysis.shape import Shape
+from .index.store import Index
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    function_id: int
+    file_id: int
+    path: str
+    line: int
+    visible: bool
+    shape: Shape | None
+    effects: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a call to a name reaches from a given file."""
+
+    kind: str  # 'primitive', 'defined', 'macro', 'by-name', 'unknown'
+    effects: Effect
+    shape: Shape | None = None
+    definitions: tuple[Definition, ...] = ()
+    primitive: Primitive | None = None
+
+
+class IndexOracle:
+    def __init__(self, index: Index, table: PrimitiveTable) -> None:
+        self.index = index
+        self.table = table
+        self._defs: dict[str, list[Definition]] = {}
+        self._macros: dict[str, int | None] = {}
+
+    def definitions(self, name: str) -> list[Definition]:
+        defs = self._defs.get(name)
+        if defs is None:
+            defs = [Definition(fid, file_id, path, line, not static or path.endswith(".h"),
+                               Shape(shape) if shape else None, Effect(effects or 0))
+                    for fid, file_id, path, line, static, shape, effects in self.index.conn.execute(
+                        "SELECT f.id, f.file_id, files.path, f.line, f.is_static, a.shape, "
+                        "a.effects FROM functions f JOIN files ON files.id = f.file_id "
+                        "LEFT JOIN analysis a ON a.function_id = f.id WHERE f.name = ? "
+                        "ORDER BY f.id", (name,))]
+            self._defs[name] = defs
+        return defs
+
+    def resolve(self, name: str, file_id: int) -> Resolution:
+        if "->" in name or "." in name:
+            member = name.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
+            verdict = self.table.verdict_from_name(member)
+            return Resolution("unknown" if verdict & Effect.UNKNOWN else "by-name", verdict)
+        prim = self.table.lookup(name)
+        if prim is not None:
+            return Resolution("primitive", prim.effects, primitive=prim)
+        defs = self.definitions(name)
+        chosen = [defs[i] for i in choose_definitions([(d.file_id, d.visible) for d in defs],
+                                                       file_id)]
+        if chosen:
+            bits = Effect.NONE
+            for d in chosen:
+                bits |= d.effects
+            shapes = {d.shape for d in chosen}
+            return Resolution("defined", bits, shapes.pop() if len(shapes) == 1 else None,
+                              tuple(chosen))
+        if name not in self._macros:
+            row = self.index.conn.execute("SELECT effects FROM macro_effects WHERE name = ?",
+                                          (name,)).fetchone()
+            self._macros[name] = row[0] if row else None
+        if self._macros[name] is not None:
+            return Resolution("macro", Effect(self._macros[name]))
+        verdict = self.table.verdict_from_name(name)
+        return Resolution("unknown" if verdict & Effect.UNKNOWN else "by-name", verdict)
+
+    def effects_for(self, file_id: int):
+        return lambda name: self.resolve(name, file_id).effects
+
+    def shape_for(self, file_id: int):
+        return lambda name: self.resolve(name, file_id).shape
