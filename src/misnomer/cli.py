@@ -41,10 +41,9 @@ def find_db(explicit: Path | None, start: Path | None = None) -> Path:
     return here / DEFAULT_DB
 
 
-def _table_for(index: Index) -> PrimitiveTable:
+def _config_for(index: Index) -> Config:
     root = index.root
-    config = load_config(root) if root.is_dir() else Config()
-    return PrimitiveTable(config.primitives or None)
+    return load_config(root) if root.is_dir() else Config()
 
 
 class _Group(click.Group):
@@ -132,7 +131,9 @@ def explain(name: str, db: Path | None, fmt: str) -> None:
     index = Index.open_existing(find_db(db))
     try:
         try:
-            exp = run_explain(index, _table_for(index), name)
+            config = _config_for(index)
+            exp = run_explain(index, PrimitiveTable(config.primitives or None), name,
+                              config.macros or None)
         except UnknownFunction as exc:
             hint = f"; did you mean: {', '.join(exc.suggestions)}?" if exc.suggestions else ""
             _fail(f"no function named {name!r} in {index.path}{hint}", EXIT_FINDINGS)

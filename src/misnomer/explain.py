@@ -14,6 +14,7 @@ from .analysis.local import CALL, LocalSummary, summarize
 from .analysis.primitives import STATE_CHANGES, Effect, PrimitiveTable
 from .analysis.shape import Shape, ShapeVerdict, decide_shape
 from .facts import Branch, ExitKind, FunctionFacts, Region, ReturnKind
+from .index.source import SourceReader
 from .index.store import FunctionRow, Index
 from .names import split_words
 from .oracle import IndexOracle
@@ -80,6 +81,7 @@ class DefinitionReport:
     variant: str
     defined_by: str
     parse_errors: bool
+    stale: bool  # the file changed since it was indexed: run `misnomer index`
     shape: str
     shape_reasons: list[Line]
     confidence: float
@@ -108,12 +110,14 @@ class UnknownFunction(LookupError):
         self.suggestions = suggestions
 
 
-def explain(index: Index, table: PrimitiveTable, name: str) -> Explanation:
+def explain(index: Index, table: PrimitiveTable, name: str,
+            extra_macros: dict | None = None) -> Explanation:
     ids = index.function_ids_named(name)
     if not ids:
         raise UnknownFunction(name, close_matches(index, name))
     oracle = IndexOracle(index, table)
-    return Explanation(name, [_definition(index, oracle, table, index.function(fid))
+    reader = SourceReader(index, extra_macros)
+    return Explanation(name, [_definition(index, oracle, table, reader, index.function(fid))
                               for fid in ids])
 
 
@@ -129,24 +133,29 @@ def close_matches(index: Index, name: str, limit: int = 5) -> list[str]:
 
 
 def _definition(index: Index, oracle: IndexOracle, table: PrimitiveTable,
-                fr: FunctionRow) -> DefinitionReport:
-    ff = fr.facts
+                reader: SourceReader, fr: FunctionRow) -> DefinitionReport:
+    source = reader.facts(fr)
+    ff = source.facts
     stored = index.verdict(fr.id)
-    summary = summarize(ff, table, ff.param_uses)
+    summary = summarize(ff, table)
     total = Effect(stored[1]) if stored else summary.effects
-    verdict = decide_shape(ff, summary, table, total, oracle.effects_for(fr.file_id),
-                           oracle.shape_for(fr.file_id))
+    verdict = decide_shape(summary.inputs, summary.effects, total, table,
+                           oracle.effects_for(fr.file_id), oracle.shape_for(fr.file_id),
+                           ff.has_error)
     shape = Shape(stored[0]) if stored else verdict.shape
     reasons = [Line(r.line, r.text) for r in verdict.reasons]
     if verdict.shape != shape:
-        reasons.insert(0, Line(ff.line, f"{shape.value}-shaped once its callees' shapes are known"))
+        reasons.insert(0, Line(ff.line, f"{shape.value}-shaped as indexed; the file has changed "
+                                        f"since" if source.stale else
+                               f"{shape.value}-shaped once its callees' shapes are known"))
     callees = _callees(ff, oracle, fr.file_id)
     return DefinitionReport(
         name=ff.name, file=fr.path, line=ff.line, column=ff.column, end_line=ff.end_line,
         signature=ff.signature, static=ff.is_static, inline=ff.is_inline,
         exported=ff.is_exported, return_kind=ff.return_kind, variant=ff.variant,
-        defined_by=ff.defined_by, parse_errors=ff.has_error, shape=shape.value,
-        shape_reasons=reasons, confidence=stored[2] if stored else verdict.confidence,
+        defined_by=ff.defined_by, parse_errors=ff.has_error, stale=source.stale,
+        shape=shape.value, shape_reasons=reasons,
+        confidence=stored[2] if stored else verdict.confidence,
         effects=_effects(ff, summary, total, oracle, fr.file_id),
         guards=_guards(ff, summary), callees=callees,
         callers=_callers(index, ff, fr),
@@ -268,8 +277,8 @@ def does(ff: FunctionFacts, summary: LocalSummary, verdict: ShapeVerdict, shape:
         more = f" and {len(actions) - 3} more" if len(actions) > 3 else ""
         verb = "calls " if not actions[0].startswith("writes") else ""
         rest.append(verb + ", ".join(actions[:3]) + more)
-    if summary.out_params:
-        rest.append("hands results back through " + ", ".join(summary.out_params))
+    if summary.inputs.out_params:
+        rest.append("hands results back through " + ", ".join(summary.inputs.out_params))
     if final is not None and final.text:
         rest.append(final.text if final.kind == ReturnKind.CALL and not rest
                     else f"returns {final.text}")
@@ -296,6 +305,8 @@ def render_text(exp: Explanation) -> str:
             details.append(f"defined by {d.defined_by}")
         if d.parse_errors:
             details.append("parsed with errors")
+        if d.stale:
+            details.append("the file changed since it was indexed; run `misnomer index`")
         if details:
             out.append("  (" + "; ".join(details) + ")")
         out.append(f"  does: {d.summary}")

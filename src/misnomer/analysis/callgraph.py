@@ -6,6 +6,9 @@ Callees resolve by C's visibility rules: a definition in the same file first, th
 definitions and definitions in headers anywhere (all #ifdef variants: their effects are OR-ed).
 A name no function defines may be a function-like macro (its body's calls and writes count),
 else the base lexicon's verb lists judge it by its name, else its effects are unknown.
+
+Names are interned to integers and adjacency kept in arrays: the Linux tree has 650,000
+functions and five million call edges, and the whole analysis must fit in well under 1 GB.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class MacroSummary:
 
 def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) -> MacroSummary:
     """What a function-like macro does, read off its body text."""
-    own = Effect.NONE
+    own = 0
     callees = []
     param_names = {p.strip() for p in params.strip("()").split(",")}
     for callee in _MACRO_CALL.findall(body):
@@ -49,14 +52,14 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) ->
             continue
         prim = table.lookup(callee)
         if prim is not None:
-            own |= prim.effects & PROPAGATED
+            own |= int(prim.effects & PROPAGATED)
             if prim.effects & (Effect.ALLOCATES | Effect.FREES):
-                own |= Effect.MUTATES
+                own |= int(Effect.MUTATES)
         else:
             callees.append(callee)
     if _MACRO_WRITE.search(body):
-        own |= Effect.MUTATES
-    return MacroSummary(name, own, tuple(dict.fromkeys(callees)))
+        own |= int(Effect.MUTATES)
+    return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)))
 
 
 def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
@@ -70,36 +73,50 @@ def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
 
 
 class CallGraph:
-    """Nodes are function definitions (then macros); edges come from resolving callee names."""
+    """Nodes are function definitions, then macros; edges come from resolving callee names."""
 
     def __init__(self, table: PrimitiveTable) -> None:
         self.table = table
-        self.ids: list[int] = []  # function id in the index (-1 for a macro)
-        self.names: list[str] = []
+        self.function_ids = array("q")  # index id of each node (-1 for a macro)
+        self.node_names = array("i")  # name id of each node
         self.files = array("i")
-        self.visible = array("b")  # callable from other files (non-static, or in a header)
+        self.visible = array("b")
         self.own = array("i")
-        self.callees: list[list[str]] = []
-        self.returned: list[list[str]] = []
-        self.by_name: dict[str, list[int]] = {}
-        self.macros: dict[str, int] = {}
+        self.callees: list[array] = []  # name ids
+        self.returned: list[array | None] = []
+        self.names: list[str] = []  # name id -> name
+        self.name_ids: dict[str, int] = {}
+        self.defs: dict[int, list[int]] = {}  # name id -> function nodes
+        self.macros: dict[int, int] = {}  # name id -> macro node
         self.effects = array("i")
-        self._resolved: dict[tuple[str, int], tuple[int, ...] | Effect] = {}
+        self._propagates: dict[int, bool] = {}
+        self._resolved: dict[tuple[int, int], tuple[int, ...] | int] = {}
 
-    def add_function(self, function_id: int, name: str, file_id: int, visible: bool,
-                     own: int, callees: list[str], returned: list[str]) -> None:
+    def intern(self, name: str) -> int:
+        i = self.name_ids.get(name)
+        if i is None:
+            i = self.name_ids[name] = len(self.names)
+            self.names.append(name)
+        return i
+
+    def __len__(self) -> int:
+        return len(self.function_ids)
+
+    def add_function(self, function_id: int, name: str, file_id: int, visible: bool, own: int,
+                     callees: list[str], returned: list[str]) -> int:
         """``callees``: every name the function calls directly.  Primitives (their effects are
-        in ``own`` already) and acquire/release pairs that cancel out are left out here."""
-        callees = self._propagating(callees)
-        index = len(self.ids)
-        self.ids.append(function_id)
-        self.names.append(name)
+        in ``own`` already) and acquire/release pairs that cancel out are dropped here."""
+        node = len(self.function_ids)
+        self.function_ids.append(function_id)
+        name_id = self.intern(name)
+        self.node_names.append(name_id)
         self.files.append(file_id)
         self.visible.append(1 if visible else 0)
         self.own.append(int(own))
-        self.callees.append(callees)
-        self.returned.append(returned)
-        self.by_name.setdefault(name, []).append(index)
+        self.callees.append(array("i", [self.intern(c) for c in self._propagating(callees)]))
+        self.returned.append(array("i", [self.intern(c) for c in returned]) if returned else None)
+        self.defs.setdefault(name_id, []).append(node)
+        return node
 
     def _propagating(self, names: list[str]) -> list[str]:
         table = self.table
@@ -109,65 +126,73 @@ class CallGraph:
             key = table.pair_key(n)
             if key is not None:
                 families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
-        if not families or 3 not in families.values():
+        if 3 not in families.values():
             return kept
         return [n for n in kept if (key := table.pair_key(n)) is None or families[key[0]] != 3]
 
     def unresolved_names(self) -> set[str]:
         """Callee names no function defines and no macro added so far covers."""
-        missing = set()
+        seen = set()
         for callees in self.callees:
-            for c in callees:
-                if c not in self.by_name and c not in self.macros:
-                    missing.add(c)
-        return missing
+            seen.update(callees)
+        return {self.names[i] for i in seen if i not in self.defs and i not in self.macros}
 
     def add_macro(self, summary: MacroSummary) -> None:
-        if summary.name in self.macros or summary.name in self.by_name:
+        name_id = self.intern(summary.name)
+        if name_id in self.macros or name_id in self.defs:
             return
-        self.macros[summary.name] = len(self.ids)
-        self.ids.append(-1)
-        self.names.append(summary.name)
+        node = len(self.function_ids)
+        self.macros[name_id] = node
+        self.function_ids.append(-1)
+        self.node_names.append(name_id)
         self.files.append(-1)
         self.visible.append(1)
         self.own.append(int(summary.effects))
-        self.callees.append(list(summary.callees))
-        self.returned.append([])
+        self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
+        self.returned.append(None)
 
     def resolve(self, name: str, file_id: int) -> tuple[int, ...] | Effect:
-        """Node indices a call to ``name`` from ``file_id`` may reach, or, when none, the
-        effects judged from the name."""
-        defs = self.by_name.get(name)
-        if defs is not None:
-            chosen = choose_definitions([(self.files[d], self.visible[d]) for d in defs], file_id)
-            if chosen:
-                return tuple(defs[i] for i in chosen)
-        macro = self.macros.get(name)
-        if macro is not None:
-            return (macro,)
-        return self.table.verdict_from_name(name)
+        """Nodes a call to ``name`` from ``file_id`` may reach, or, when none, the effects its
+        name suggests."""
+        name_id = self.name_ids.get(name)
+        if name_id is None:
+            return self.table.verdict_from_name(name)
+        target = self._resolve(name_id, file_id)
+        return target if isinstance(target, tuple) else Effect(target)
 
-    def _resolve_cached(self, name: str, file_id: int) -> tuple[int, ...] | Effect:
-        defs = self.by_name.get(name)
-        key = (name, file_id if defs is not None and len(defs) > 1 else -1)
+    def _resolve(self, name_id: int, file_id: int) -> tuple[int, ...] | int:
+        defs = self.defs.get(name_id)
+        key = (name_id, file_id if defs is not None and len(defs) > 1 or
+               (defs is not None and not self.visible[defs[0]]) else -1)
         hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
+        hit = None
+        if defs is not None:
+            chosen = choose_definitions([(self.files[d], bool(self.visible[d])) for d in defs],
+                                        file_id)
+            if chosen:
+                hit = tuple(defs[i] for i in chosen)
         if hit is None:
-            hit = self.resolve(name, file_id)
-            self._resolved[key] = hit
+            macro = self.macros.get(name_id)
+            hit = (macro,) if macro is not None else \
+                int(self.table.verdict_from_name(self.names[name_id]))
+        self._resolved[key] = hit
         return hit
 
     def propagate(self) -> None:
         """Compute ``self.effects`` for every node (least fixpoint, worklist over callers)."""
-        n = len(self.ids)
+        n = len(self.function_ids)
         effects = array("i", self.own)
         callers: list[array | None] = [None] * n
         returned_callers: list[array | None] = [None] * n
+        resolve = self._resolve
         for i in range(n):
             file_id = self.files[i]
             extra = 0
-            for name in self.callees[i]:
-                target = self._resolve_cached(name, file_id)
-                if isinstance(target, tuple):
+            for name_id in self.callees[i]:
+                target = resolve(name_id, file_id)
+                if type(target) is tuple:
                     for t in target:
                         if t != i:
                             lst = callers[t]
@@ -175,33 +200,31 @@ class CallGraph:
                                 callers[t] = lst = array("i")
                             lst.append(i)
                 else:
-                    extra |= int(target)
-            for name in self.returned[i]:
-                target = self._resolve_cached(name, file_id)
-                if isinstance(target, tuple):
-                    for t in target:
-                        if t != i:
-                            lst = returned_callers[t]
-                            if lst is None:
-                                returned_callers[t] = lst = array("i")
-                            lst.append(i)
+                    extra |= target
             effects[i] |= extra
+            if self.returned[i] is not None:
+                for name_id in self.returned[i]:
+                    target = resolve(name_id, file_id)
+                    if type(target) is tuple:
+                        for t in target:
+                            if t != i:
+                                lst = returned_callers[t]
+                                if lst is None:
+                                    returned_callers[t] = lst = array("i")
+                                lst.append(i)
         _worklist(effects, callers, int(PROPAGATED))
         _worklist(effects, returned_callers, int(Effect.CAN_FAIL))
         self.effects = effects
 
     def effects_of_call(self, name: str, file_id: int) -> Effect:
         """Effects a call to ``name`` from ``file_id`` brings (after :meth:`propagate`)."""
-        target = self._resolve_cached(name, file_id)
+        target = self.resolve(name, file_id)
         if isinstance(target, tuple):
             bits = 0
             for t in target:
                 bits |= self.effects[t]
             return Effect(bits)
         return target
-
-    def function_indices(self) -> range:
-        return range(len(self.ids))
 
 
 def _worklist(effects: array, callers: list[array | None], mask: int) -> None:

@@ -1,29 +1,43 @@
 """What one function does by itself, before the call graph is consulted.
 
 For each function: its own effects (writes that reach memory outside it, calls to primitives
-from the base lexicon, unbalanced lock/reference calls, logging, failure returns), the callees
-whose effects must come from the call graph, and the *sites* where state may change, each with
-where it sits (guarded, conditional, error path) and the line that shows it.  Rows are read by
-index for speed: this runs for every function of the tree.
+from the base lexicon, unbalanced lock/reference calls, logging, failure returns), the evidence
+lines, and :class:`ShapeInputs` -- the few facts the shape decision needs once the callees'
+effects are known.  The index stores the shape inputs (a few hundred bytes) so the analysis of
+a whole tree never has to reload bodies.  Rows are read by position for speed: this runs for
+every function of the tree.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 from ..facts import FunctionFacts, Region, ReturnKind, TargetKind
-from .primitives import STATE_CHANGES, Effect, PrimitiveTable
+from .primitives import Effect, PrimitiveTable
 
-# Call row / write row / return row / branch row column positions (see misnomer.facts).
+# Call / write / return / branch row column positions (see misnomer.facts).
 C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0 = range(6)
 W_TARGET, W_BASE, W_KIND, W_OP, W_LINE, W_COL, W_REGION, W_BRANCH = range(8)
 R_KIND, R_TEXT, R_CALLEE, R_LINE, R_COL, R_REGION, R_BRANCH = range(7)
 B_KIND, B_COND, B_LINE, B_COL, B_END, B_EXIT, B_VALUE, B_TEXT, B_ERROR, B_TOP, B_LOOP = range(11)
 
 _ERROR = int(Region.ERROR_PATH)
+_LOOP = int(Region.LOOP)
 _INDIRECT = int(Region.INDIRECT)
 _RETURNED = int(Region.RETURNED)
+_CONDITIONAL = int(Region.CONDITIONAL)
+_MUTATES, _ALLOCATES, _FREES, _LOCKS, _LOGS, _UNKNOWN, _CAN_FAIL, _OUT = (
+    int(Effect.MUTATES), int(Effect.ALLOCATES), int(Effect.FREES), int(Effect.LOCKS),
+    int(Effect.LOGS), int(Effect.UNKNOWN), int(Effect.CAN_FAIL), int(Effect.OUT_PARAMS))
+_LOCAL, _PARAM, _GLOBAL = (TargetKind.LOCAL.value, TargetKind.PARAM.value,
+                           TargetKind.GLOBAL.value)
+_FAILURE, _VALUE, _VOID = ReturnKind.FAILURE.value, ReturnKind.VALUE.value, ReturnKind.VOID.value
+_CONSTANT_LIKE = frozenset({ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value,
+                            ReturnKind.CONSTANT.value, ReturnKind.VOID.value})
+_ENSURE_EXITS = frozenset({ReturnKind.SUCCESS.value, ReturnKind.VOID.value,
+                           ReturnKind.VALUE.value})
 _DOT_FIELD = re.compile(r"[\w)\]]\.[A-Za-z_]")
 _CALL_NAMES = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _ERROR_CHECK_CALLS = frozenset({"IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "WARN_ON", "WARN_ON_ONCE",
@@ -40,8 +54,8 @@ class Site:
     name: str  # the written lvalue or the callee
     line: int
     region: int  # misnomer.facts.Region bits
-    branch: int  # innermost arm, index in FunctionFacts.branches, or -1
-    effects: Effect  # known effects (for CALL sites: filled in from the call graph)
+    cover: int  # line of the state test that this change sits behind, 0 when none
+    effects: int  # known effect bits (CALL sites: filled in from the call graph)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +66,42 @@ class Evidence:
 
 
 @dataclass(slots=True)
+class ShapeInputs:
+    """What the shape decision needs besides the callees' effects and shapes."""
+
+    empty: bool = False  # no calls but pure ones, no writes, no branches, one constant return
+    void: bool = False
+    returns: list[tuple[str, str, str, int]] = field(default_factory=list)  # kind, callee, text, line
+    sites: list[Site] = field(default_factory=list)
+    guards: list[int] = field(default_factory=list)  # lines of early success returns on state
+    logs: list[int] = field(default_factory=list)  # lines of logging calls
+    out_params: list[str] = field(default_factory=list)
+    line: int = 0  # the function's line, for reasons that point at the whole function
+
+    def to_json(self) -> str:
+        return json.dumps([int(self.empty), int(self.void), self.returns,
+                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects]
+                            for s in self.sites], self.guards, self.logs, self.out_params,
+                           self.line], separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ShapeInputs:
+        e, v, rets, sites, guards, logs, outs, line = json.loads(text)
+        return cls(bool(e), bool(v), [tuple(r) for r in rets], [Site(*s) for s in sites],
+                   guards, logs, outs, line)
+
+
+@dataclass(slots=True)
 class LocalSummary:
     effects: Effect  # the function's own effects
-    callees: list[str]  # callees whose effects come from the call graph (sorted, unique)
-    returned: list[str]  # callees whose result is returned as is (failure propagates)
-    sites: list[Site] = field(default_factory=list)
+    returned: list[str]  # callees whose result is returned as is (their failure propagates)
+    inputs: ShapeInputs
     evidence: list[Evidence] = field(default_factory=list)
-    out_params: list[str] = field(default_factory=list)
     state_tests: list[bool] = field(default_factory=list)  # per arm: its condition reads state
-    pure_calls: int = 0  # calls to primitives with no effect at all
-    indirect_unknown: int = 0
 
 
-def is_state_test(condition: str, params: set[str]) -> bool:
-    """Does a condition read the current state (a field, a global through a call) rather than
+def is_state_test(condition: str) -> bool:
+    """Does a condition read the current state (a field, something behind a call) rather than
     only a parameter, a local or an error code?"""
     if not condition or condition == "?:":
         return False
@@ -74,152 +110,184 @@ def is_state_test(condition: str, params: set[str]) -> bool:
     return any(name not in _ERROR_CHECK_CALLS for name in _CALL_NAMES.findall(condition))
 
 
-def summarize(ff: FunctionFacts, table: PrimitiveTable, param_uses: dict[str, int]) -> LocalSummary:
-    """The local summary of one function.  ``param_uses`` counts the occurrences of each
-    pointer parameter in the body (the front end provides them)."""
-    effects = Effect.NONE
+def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
+    """The local summary of one function."""
+    effects = 0
     evidence: list[Evidence] = []
-    sites: list[Site] = []
+    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects)
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
     all_params = {p.name for p in ff.params if p.name}
-    # parameter -> writes through it: (line, text, region, branch)
+    # parameter -> writes through it: (line, text, region, arm)
     param_writes: dict[str, list[tuple[int, str, int, int]]] = {}
+    lookup, pair_key = table.lookup, table.pair_key
+    logs: list[int] = []
 
-    # --- calls ---------------------------------------------------------------------------
-    families: dict[object, list[bool]] = {}
-    prims = []
+    # Acquire/release families called both ways in this function cancel out.
+    families: dict[object, int] = {}
     for row in ff.call_rows:
-        callee = row[C_CALLEE]
         if row[C_REGION] & _INDIRECT:
             continue
-        prim = table.lookup(callee)
-        prims.append(prim)
-        key = table.pair_key(callee)
-        if key is not None and (prim is None or prim.effects & (Effect.LOCKS | Effect.MUTATES)):
-            fam = families.setdefault(key[0], [False, False])
-            fam[0 if key[1] else 1] = True
-    balanced = {fam for fam, (acq, rel) in families.items() if acq and rel}
+        key = pair_key(row[C_CALLEE])
+        if key is not None:
+            prim = lookup(row[C_CALLEE])
+            if prim is None or prim.effects & (Effect.LOCKS | Effect.MUTATES):
+                families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
+    balanced = {fam for fam, seen in families.items() if seen == 3}
 
-    callees: set[str] = set()
     returned: set[str] = set()
-    pure_calls = 0
-    indirect_unknown = 0
-    pi = 0
+    real_calls = 0
     for row in ff.call_rows:
-        callee, line, region = row[C_CALLEE], row[C_LINE], row[C_REGION]
+        callee, line, region, arm = row[C_CALLEE], row[C_LINE], row[C_REGION], row[C_BRANCH]
         if region & _INDIRECT:
+            real_calls += 1
             member = callee.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
-            verdict = table.verdict_from_name(member)
-            if verdict & Effect.MUTATES:
-                effects |= Effect.MUTATES
+            verdict = int(table.verdict_from_name(member))
+            if verdict & _MUTATES:
+                effects |= _MUTATES
                 evidence.append(Evidence("mutates", line, f"{callee}() (indirect; by its name)"))
-                sites.append(Site(INDIRECT, callee, line, region, row[C_BRANCH], Effect.MUTATES))
-            elif verdict & Effect.UNKNOWN:
-                effects |= Effect.UNKNOWN
-                indirect_unknown += 1
+                raw_sites.append((INDIRECT, callee, line, region, arm, _MUTATES))
+            elif verdict & _UNKNOWN:
+                effects |= _UNKNOWN
             continue
-        prim = prims[pi]
-        pi += 1
-        key = table.pair_key(callee)
+        prim = lookup(callee)
+        key = pair_key(callee) if balanced else None
         in_balanced = key is not None and key[0] in balanced
         if prim is None:
+            real_calls += 1
             if in_balanced:
                 continue  # X_get()/X_put() in one function cancel out
-            callees.add(callee)
             if region & _RETURNED:
                 returned.add(callee)
-            sites.append(Site(CALL, callee, line, region, row[C_BRANCH], Effect.NONE))
+            raw_sites.append((CALL, callee, line, region, arm, 0))
             continue
-        bits = prim.effects
+        bits = int(prim.effects)
         if not bits:
-            pure_calls += 1
-            continue
-        if bits & Effect.LOGS:
-            effects |= Effect.LOGS
+            continue  # pure: likely(), container_of(), ...
+        real_calls += 1
+        if bits & _LOGS:
+            effects |= _LOGS
+            logs.append(line)
             evidence.append(Evidence("logs", line, f"{callee}()"))
-        if bits & Effect.LOCKS:
-            effects |= Effect.LOCKS
+        if bits & _LOCKS:
+            effects |= _LOCKS
             evidence.append(Evidence("locks", line, f"{callee}()"))
             if not in_balanced:
-                effects |= Effect.MUTATES
+                effects |= _MUTATES
+                key = pair_key(callee)
                 evidence.append(Evidence("mutates", line, f"{callee}() without its release"
                                          if key is None or key[1] else
                                          f"{callee}() releases what the caller took"))
-                sites.append(Site(UNBALANCED, callee, line, region, row[C_BRANCH],
-                                  Effect.MUTATES))
+                raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES))
             continue
-        if in_balanced and bits & Effect.MUTATES and not bits & (Effect.ALLOCATES | Effect.FREES):
+        if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
         if prim.writes_arg == 0:
-            target = _arg_target(row[C_ARG0], all_params, pointer_params)
+            target = _arg_target(row[C_ARG0], pointer_params)
             if target == "local":
                 continue
-            if target.startswith("param:"):
-                param_writes.setdefault(target[6:], []).append(
-                    (line, f"{callee}()", region, row[C_BRANCH]))
+            if target:
+                param_writes.setdefault(target, []).append((line, f"{callee}()", region, arm))
                 continue
-        if bits & Effect.FREES and region & _ERROR and not bits & Effect.ALLOCATES:
+        if bits & _FREES and region & _ERROR and not bits & _ALLOCATES:
             # freeing on the error path: the cleanup of what this function allocated
-            sites.append(Site(PRIMITIVE, callee, line, region, row[C_BRANCH], bits))
+            raw_sites.append((PRIMITIVE, callee, line, region, arm, bits))
             continue
-        for bit, word in ((Effect.ALLOCATES, "allocates"), (Effect.FREES, "frees"),
-                          (Effect.MUTATES, "mutates")):
-            if bits & bit:
-                evidence.append(Evidence(word, line, f"{callee}()"))
-        effects |= bits | (Effect.MUTATES if bits & (Effect.ALLOCATES | Effect.FREES) else 0)
-        sites.append(Site(PRIMITIVE, callee, line, region, row[C_BRANCH], bits))
+        if bits & _ALLOCATES:
+            evidence.append(Evidence("allocates", line, f"{callee}()"))
+        if bits & _FREES:
+            evidence.append(Evidence("frees", line, f"{callee}()"))
+        if bits & _MUTATES:
+            evidence.append(Evidence("mutates", line, f"{callee}()"))
+        bits |= _MUTATES if bits & (_ALLOCATES | _FREES) else 0
+        effects |= bits
+        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits))
 
-    # --- writes --------------------------------------------------------------------------
     for row in ff.write_rows:
         kind = row[W_KIND]
-        if kind == TargetKind.LOCAL.value:
+        if kind == _LOCAL:
             continue
         target, base, line = row[W_TARGET], row[W_BASE], row[W_LINE]
-        if kind == TargetKind.PARAM.value:
+        if kind == _PARAM:
             param_writes.setdefault(base, []).append((line, target, row[W_REGION], row[W_BRANCH]))
             continue
-        effects |= Effect.MUTATES
-        what = "global" if kind == TargetKind.GLOBAL.value else "through a pointer"
+        effects |= _MUTATES
+        what = "global" if kind == _GLOBAL else "through a pointer"
         evidence.append(Evidence("mutates", line, f"{target} {row[W_OP]} ... ({what})"))
-        sites.append(Site(WRITE, target, line, row[W_REGION], row[W_BRANCH], Effect.MUTATES))
+        raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES))
 
     # A pointer parameter that is only ever written is an out-parameter: C's second return.
     out_params = []
     for name, writes in param_writes.items():
-        if name in pointer_params and param_uses.get(name, 1 << 30) <= len(writes):
+        if name in pointer_params and ff.param_uses.get(name, 1 << 30) <= len(writes):
             out_params.append(name)
-            effects |= Effect.OUT_PARAMS
+            effects |= _OUT
             evidence.extend(Evidence("out_params", line, f"{text} (out-parameter {name})")
                             for line, text, _, _ in writes)
             continue
-        effects |= Effect.MUTATES
-        for line, text, region, branch in writes:
+        effects |= _MUTATES
+        for line, text, region, arm in writes:
             evidence.append(Evidence("mutates", line, f"{text} (through parameter {name})"))
-            sites.append(Site(WRITE, text, line, region, branch, Effect.MUTATES))
+            raw_sites.append((WRITE, text, line, region, arm, _MUTATES))
     if ff.asm:
-        effects |= Effect.MUTATES
+        effects |= _MUTATES
         evidence.append(Evidence("mutates", ff.line, f"{ff.asm} inline assembly statement(s)"))
-        sites.append(Site(WRITE, "asm", ff.line, 0, -1, Effect.MUTATES))
+        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES))
 
-    # --- failure -------------------------------------------------------------------------
+    returns = []
     for row in ff.return_rows:
-        if row[R_KIND] == ReturnKind.FAILURE.value or (
-                row[R_REGION] & _ERROR and row[R_KIND] == ReturnKind.VALUE.value):
-            effects |= Effect.CAN_FAIL
+        kind = row[R_KIND]
+        if kind == _FAILURE or (kind == _VALUE and row[R_REGION] & _ERROR):
+            effects |= _CAN_FAIL
             evidence.append(Evidence("can_fail", row[R_LINE], f"return {row[R_TEXT]}"))
+        if kind != _VOID:
+            returns.append((kind, row[R_CALLEE] or "", row[R_TEXT][:60], row[R_LINE]))
 
-    state_tests = [is_state_test(b[B_COND], all_params) for b in ff.branch_rows]
-    sites.sort(key=lambda s: s.line)
-    return LocalSummary(effects, sorted(callees), sorted(returned), sites, evidence,
-                        sorted(out_params), state_tests, pure_calls, indirect_unknown)
+    branches = ff.branch_rows
+    state_tests = [is_state_test(b[B_COND]) for b in branches]
+    inputs = ShapeInputs(
+        empty=(real_calls == 0 and not ff.write_rows and not branches and not ff.loop_rows
+               and len(ff.return_rows) <= 1
+               and all(r[R_KIND] in _CONSTANT_LIKE for r in ff.return_rows)),
+        void=ff.return_kind == "void", returns=returns,
+        sites=_sites(raw_sites, branches, state_tests, ff.loop_rows),
+        guards=[b[B_LINE] for i, b in enumerate(branches)
+                if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
+                b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i]],
+        logs=logs, out_params=sorted(out_params), line=ff.line)
+    return LocalSummary(Effect(effects), sorted(returned), inputs, evidence, state_tests)
 
 
-def _arg_target(arg0: str | None, params: set[str], pointer_params: set[str]) -> str:
-    """Where a write through the first argument lands: 'local', 'param:<name>' or 'other'."""
+def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
+           loops: list[tuple]) -> list[Site]:
+    """Sites with the line of the state test each sits behind: its innermost arm's condition,
+    or a `continue` on a state test earlier in the same loop body."""
+    loop_guards = [b[B_LINE] for i, b in enumerate(branches)
+                   if b[B_KIND] == "then" and b[B_LOOP] and state_tests[i] and
+                   b[B_EXIT] == "continue"]
+    loop_lines = sorted(lp[1] for lp in loops)
+    sites = []
+    for kind, name, line, region, arm, bits in sorted(raw, key=lambda s: s[2]):
+        cover = 0
+        if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] in ("then", "else"):
+            cover = branches[arm][B_LINE]
+        elif loop_guards and region & _LOOP:
+            start = max((ln for ln in loop_lines if ln <= line), default=-1)
+            cover = next((g for g in loop_guards if start <= g < line), 0)
+        sites.append(Site(kind, name, line, region, cover, bits))
+    return sites
+
+
+def _arg_target(arg0: str | None, pointer_params: set[str]) -> str | None:
+    """Where a write through the first argument lands: 'local', a parameter's name, or None
+    for anywhere else (an expression such as p->buf)."""
     if not arg0:
-        return "other"  # an expression: p->buf, dev->name, ...
+        return None
     if arg0.startswith("&"):
-        return "other" if arg0[1:] in pointer_params else "local"
+        return None if arg0[1:] in pointer_params else "local"
     if arg0 in pointer_params:
-        return "param:" + arg0
+        return arg0
     return "local"  # a local array or buffer, or a by-value parameter
+
+
+__all__ = ["Site", "Evidence", "ShapeInputs", "LocalSummary", "summarize", "is_state_test",
+           "WRITE", "PRIMITIVE", "CALL", "INDIRECT", "UNBALANCED"]

@@ -88,6 +88,7 @@ class PrimitiveTable:
         # Longest pattern first: "dev_err*" wins over "dev_*".
         self.globs.sort(key=lambda g: -len(g[0]))
         self._cache: dict[str, Primitive | None] = {}
+        self._pairs: dict[str, tuple[object, bool] | None] = {}
         blob = json.dumps(sources, sort_keys=True, default=str).encode()
         self.fingerprint = hashlib.sha1(blob).hexdigest()
 
@@ -108,6 +109,15 @@ class PrimitiveTable:
 
     def pair_key(self, name: str) -> tuple[object, bool] | None:
         """The acquire/release family of a callee and whether it acquires."""
+        try:
+            return self._pairs[name]
+        except KeyError:
+            pass
+        key = self._pair_key(name)
+        self._pairs[name] = key
+        return key
+
+    def _pair_key(self, name: str) -> tuple[object, bool] | None:
         listed = self.pair_of.get(name)
         if listed is not None:
             return listed

@@ -3,40 +3,56 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from array import array
 
-from ..index.store import FUNCTION_COLUMNS, Index, function_row
+from ..index.store import Index
 from ..progress import Reporter
 from .callgraph import CallGraph, summarize_macro
-from .local import CALL, summarize
+from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
-from .shape import Shape, ShapeVerdict, decide_shape
+from .shape import Shape, composable, decide_shape
 
 _MACRO_DEPTH = 6  # macros calling macros: how deep to follow
-_COMPOSITION_ROUNDS = 4
+_COMPOSITION_ROUNDS = 6
+SHAPE_CODES = {Shape.QUERY: 1, Shape.CHECK: 2, Shape.ENSURE: 3, Shape.ACTION: 4, Shape.EMPTY: 5}
+SHAPES_BY_CODE = {code: shape for shape, code in SHAPE_CODES.items()}
 
 
-def build_graph(index: Index, table: PrimitiveTable) -> CallGraph:
+class Analysis:
+    """The call graph with its effects, and callers by name (for the callers table)."""
+
+    def __init__(self, graph: CallGraph, callers: dict[str, array]) -> None:
+        self.graph = graph
+        self.callers = callers
+
+
+def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
     """The call graph of the whole index, with macros standing in for undefined callees."""
     graph = CallGraph(table)
+    callers: dict[str, array] = {}
     rows = index.conn.execute(
         "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
         "f.returned FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
-    for fid, name, file_id, is_static, path, own, callees, returned in rows:
+    loads = json.loads
+    for fid, name, file_id, is_static, path, own, callees_json, returned in rows:
+        callees = loads(callees_json)
+        for c in callees:
+            lst = callers.get(c)
+            if lst is None:
+                callers[c] = lst = array("q")
+            lst.append(fid)
         graph.add_function(fid, name, file_id, not is_static or path.endswith(".h"), own,
-                           json.loads(callees), json.loads(returned))
+                           callees, loads(returned) if returned != "[]" else [])
     for _ in range(_MACRO_DEPTH):
         missing = graph.unresolved_names()
-        if not missing:
-            break
-        found = False
+        added = False
         for name, params, body in _macro_bodies(index, missing):
             graph.add_macro(summarize_macro(name, params, body, table))
-            found = True
-        if not found:
+            added = True
+        if not added:
             break
     graph.propagate()
-    return graph
+    return Analysis(graph, callers)
 
 
 def _macro_bodies(index: Index, names: set[str]):
@@ -54,12 +70,12 @@ def _macro_bodies(index: Index, names: set[str]):
                 yield name, params, body
 
 
-class ShapeOracle:
+class GraphOracle:
     """Callee effects and shapes as seen from one file, for :func:`decide_shape`."""
 
-    def __init__(self, graph: CallGraph, shapes: dict[int, Shape]) -> None:
+    def __init__(self, graph: CallGraph, shapes: bytearray) -> None:
         self.graph = graph
-        self.shapes = shapes  # graph node index -> shape
+        self.shapes = shapes  # node -> shape code (0: not decided yet)
 
     def effects(self, file_id: int):
         return lambda name: self.graph.effects_of_call(name, file_id)
@@ -69,74 +85,74 @@ class ShapeOracle:
             target = self.graph.resolve(name, file_id)
             if not isinstance(target, tuple):
                 return None
-            shapes = {self.shapes.get(t) for t in target}
-            return shapes.pop() if len(shapes) == 1 else None
+            codes = {self.shapes[t] for t in target}
+            return SHAPES_BY_CODE.get(codes.pop()) if len(codes) == 1 else None
         return callee_shape
 
 
 def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
     """Recompute every verdict in the index.  Returns the number of functions analysed."""
-    graph = build_graph(index, table)
-    node_of = {fid: i for i, fid in enumerate(graph.ids) if fid >= 0}
-    shapes: dict[int, Shape] = {}
-    oracle = ShapeOracle(graph, shapes)
-    verdicts: dict[int, ShapeVerdict] = {}
-    composable: list[tuple] = []  # functions whose shape may change with their callees'
-    total = len(node_of)
-    with reporter.phase("analysing", total):
-        cursor = index.conn.execute(
-            f"SELECT {', '.join('f.' + c for c in FUNCTION_COLUMNS)}, files.path "
-            f"FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
-        for row in cursor:
-            fr = function_row(row)
-            node = node_of[fr.id]
-            summary = summarize(fr.facts, table, fr.facts.param_uses)
-            verdict = decide_shape(fr.facts, summary, table, Effect(graph.effects[node]),
-                                   oracle.effects(fr.file_id), oracle.shape(fr.file_id))
-            shapes[node] = verdict.shape
-            verdicts[fr.id] = verdict
-            if verdict.shape == Shape.ACTION and any(s.kind == CALL for s in verdict.main_sites):
-                composable.append((fr, summary, node))
-            reporter.advance()
-    # Composition: ensure-shaped callees can make their callers ensure-shaped.
+    analysis = build_graph(index, table)
+    graph = analysis.graph
+    count = sum(1 for f in graph.function_ids if f >= 0)
+    shapes = bytearray(len(graph))
+    confidence = array("f", bytes(4 * count))
+    oracle = GraphOracle(graph, shapes)
+    waiting: list[tuple[int, int, int, bool, str]] = []  # may become ensure: node, ...
+    with reporter.phase("analysing", count):
+        rows = index.conn.execute(
+            "SELECT file_id, own_effects, has_error, shape_inputs FROM functions ORDER BY id")
+        for node, (file_id, own, has_error, inputs_json) in enumerate(rows):
+            inputs = ShapeInputs.from_json(inputs_json)
+            verdict = decide_shape(inputs, Effect(own), Effect(graph.effects[node]), table,
+                                   oracle.effects(file_id), oracle.shape(file_id), bool(has_error))
+            shapes[node] = SHAPE_CODES[verdict.shape]
+            confidence[node] = verdict.confidence
+            if composable(verdict):
+                waiting.append((node, file_id, own, bool(has_error), inputs_json))
+            if node % 4096 == 4095:
+                reporter.advance(4096)
+    # Composition: ensure-shaped callees can make their callers ensure-shaped, and so on up.
     for _ in range(_COMPOSITION_ROUNDS):
         changed = False
-        for fr, summary, node in composable:
-            if shapes[node] != Shape.ACTION:
-                continue
-            verdict = decide_shape(fr.facts, summary, table, Effect(graph.effects[node]),
-                                   oracle.effects(fr.file_id), oracle.shape(fr.file_id))
+        still = []
+        for item in waiting:
+            node, file_id, own, has_error, inputs_json = item
+            verdict = decide_shape(ShapeInputs.from_json(inputs_json), Effect(own),
+                                   Effect(graph.effects[node]), table, oracle.effects(file_id),
+                                   oracle.shape(file_id), has_error)
             if verdict.shape != Shape.ACTION:
-                shapes[node] = verdict.shape
-                verdicts[fr.id] = verdict
+                shapes[node] = SHAPE_CODES[verdict.shape]
+                confidence[node] = verdict.confidence
                 changed = True
+            else:
+                still.append(item)
+        waiting = still
         if not changed:
             break
-    _store(index, graph, node_of, verdicts)
-    return total
+    _store(index, analysis, shapes, confidence, count)
+    return count
 
 
-def _store(index: Index, graph: CallGraph, node_of: dict[int, int],
-           verdicts: dict[int, ShapeVerdict]) -> None:
-    callers: dict[str, list[int]] = defaultdict(list)
-    for i, fid in enumerate(graph.ids):
-        if fid >= 0:
-            for name in graph.callees[i]:
-                callers[name].append(fid)
+def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: array,
+           count: int) -> None:
+    graph = analysis.graph
     conn = index.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("DELETE FROM analysis")
         conn.executemany(
             "INSERT INTO analysis(function_id, shape, effects, confidence) VALUES (?, ?, ?, ?)",
-            ((fid, v.shape.value, graph.effects[node_of[fid]], v.confidence)
-             for fid, v in verdicts.items()))
+            ((graph.function_ids[node], SHAPES_BY_CODE[shapes[node]].value, graph.effects[node],
+              round(confidence[node], 2)) for node in range(count)))
         conn.execute("DELETE FROM macro_effects")
         conn.executemany("INSERT INTO macro_effects(name, effects) VALUES (?, ?)",
-                         ((name, graph.effects[i]) for name, i in graph.macros.items()))
+                         ((graph.names[name_id], graph.effects[node])
+                          for name_id, node in graph.macros.items()))
         conn.execute("DELETE FROM callers")
         conn.executemany("INSERT INTO callers(name, function_ids) VALUES (?, ?)",
-                         ((name, json.dumps(ids)) for name, ids in sorted(callers.items())))
+                         ((name, json.dumps(ids.tolist()))
+                          for name, ids in sorted(analysis.callers.items())))
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..facts import ExitKind, FunctionFacts, Region, ReturnKind
-from .local import B_EXIT, B_KIND, B_LINE, B_LOOP, B_TOP, B_VALUE, B_ERROR, CALL, LocalSummary, R_CALLEE, R_KIND, R_LINE, R_TEXT, Site
+from ..facts import Region, ReturnKind
+from .local import CALL, ShapeInputs, Site
 from .primitives import STATE_CHANGES, Effect, PrimitiveTable
 
 
@@ -40,151 +40,113 @@ class ShapeVerdict:
     shape: Shape
     reasons: list[Reason] = field(default_factory=list)
     confidence: float = 1.0
-    guard: int = -1  # the arm (index in branches) whose state test makes it ensure-shaped
+    guard_line: int = 0  # the state test that makes it ensure-shaped
     composed: bool = False  # ensure-shaped through calls to ensure-shaped functions
     main_sites: list[Site] = field(default_factory=list)  # state changes on the main path
 
 
 _ERROR = int(Region.ERROR_PATH)
-_LOOP = int(Region.LOOP)
-_CONSTANT_LIKE = frozenset({ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value,
-                            ReturnKind.CONSTANT.value, ReturnKind.VOID.value})
-_ENSURE_EXITS = frozenset({ReturnKind.SUCCESS.value, ReturnKind.VOID.value,
-                           ReturnKind.VALUE.value})
+_STATE = int(STATE_CHANGES)
+_SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
+    ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value, ReturnKind.CONSTANT.value,
+    ReturnKind.CALL.value, ReturnKind.VALUE.value, ReturnKind.BOOL.value)
 
 CalleeEffects = Callable[[str], Effect]
 CalleeShape = Callable[[str], "Shape | None"]
 
 
-def decide_shape(ff: FunctionFacts, summary: LocalSummary, table: PrimitiveTable,
-                 effects: Effect, callee_effects: CalleeEffects,
-                 callee_shape: CalleeShape) -> ShapeVerdict:
-    """The shape of one function, given the effects of its callees (from the call graph)."""
-    sites = [s if s.kind != CALL else Site(s.kind, s.name, s.line, s.region, s.branch,
-                                          callee_effects(s.name))
-             for s in summary.sites]
-    changing = [s for s in sites if s.effects & STATE_CHANGES]
-    main = [s for s in changing if not s.region & _ERROR]
-    verdict = (_decide_without_effects(ff, summary, table, callee_effects, callee_shape)
-               if not main else _decide_with_effects(ff, summary, main, callee_shape))
+def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: PrimitiveTable,
+                 callee_effects: CalleeEffects, callee_shape: CalleeShape,
+                 has_error: bool = False) -> ShapeVerdict:
+    """The shape of one function from its shape inputs, its own and total effects, and what its
+    callees do (from the call graph)."""
+    main = []
+    for s in inputs.sites:
+        if s.kind == CALL:
+            s = Site(s.kind, s.name, s.line, s.region, s.cover, int(callee_effects(s.name)))
+        if s.effects & _STATE and not s.region & _ERROR:
+            main.append(s)
+    if main:
+        verdict = _with_effects(inputs, main, callee_shape)
+    else:
+        verdict = _without_effects(inputs, own, table, callee_effects, callee_shape)
     verdict.main_sites = main
-    verdict.confidence = _confidence(ff, effects, verdict.shape)
+    verdict.confidence = _confidence(total, has_error, verdict.shape)
     return verdict
 
 
-def _decide_without_effects(ff: FunctionFacts, summary: LocalSummary, table: PrimitiveTable,
-                            callee_effects: CalleeEffects,
-                            callee_shape: CalleeShape) -> ShapeVerdict:
-    returns = ff.return_rows
-    real_calls = len(ff.call_rows) - summary.pure_calls
-    if real_calls == 0 and not ff.write_rows and not ff.branch_rows and not ff.loop_rows and \
-            len(returns) <= 1 and all(r[R_KIND] in _CONSTANT_LIKE for r in returns):
-        if returns:
-            return ShapeVerdict(Shape.EMPTY, [Reason(returns[0][R_LINE],
-                                                     f"only returns {returns[0][R_TEXT]}")])
-        return ShapeVerdict(Shape.EMPTY, [Reason(ff.line, "the body does nothing")])
-
-    failures = [r for r in returns if _is_failure(r)]
-    computed = [r for r in returns if _is_computed(r, table, callee_effects, callee_shape)]
-    logs = bool(summary.effects & Effect.LOGS)
-    if summary.out_params:
-        return ShapeVerdict(Shape.QUERY, [Reason(ff.line, "changes no state; hands results back "
-                                                 "through " + ", ".join(summary.out_params))])
-    if (failures or (logs and ff.return_kind == "void")) and not computed:
-        reasons = [Reason(r[R_LINE], f"reports failure: return {r[R_TEXT]}") for r in failures]
-        if logs:
-            reasons += [Reason(e.line, f"reports {e.text}") for e in summary.evidence
-                        if e.effect == "logs"][:3]
-        reasons.append(Reason(ff.line, "changes no state"))
+def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
+                     callee_effects: CalleeEffects, callee_shape: CalleeShape) -> ShapeVerdict:
+    rets = inputs.returns
+    if inputs.empty:
+        if rets:
+            return ShapeVerdict(Shape.EMPTY, [Reason(rets[0][3], f"only returns {rets[0][2]}")])
+        return ShapeVerdict(Shape.EMPTY, [Reason(inputs.line, "the body does nothing")])
+    if inputs.out_params:
+        return ShapeVerdict(Shape.QUERY, [Reason(inputs.line, "changes no state; hands results "
+                                                 "back through " + ", ".join(inputs.out_params))])
+    failures = [r for r in rets if r[0] == _FAILURE or (r[0] == _CONSTANT and r[2][:1] == "-")]
+    computed = [r for r in rets if _is_computed(r, table, callee_effects, callee_shape)]
+    logs = bool(own & Effect.LOGS)
+    if (failures or (logs and inputs.void)) and not computed:
+        reasons = [Reason(r[3], f"reports failure: return {r[2]}") for r in failures[:3]]
+        reasons += [Reason(line, "reports it (logging)") for line in inputs.logs[:2]]
+        reasons.append(Reason(inputs.line, "changes no state"))
         return ShapeVerdict(Shape.CHECK, reasons)
-    reasons = [Reason(r[R_LINE], f"returns {r[R_TEXT]}") for r in computed[:3]]
-    reasons.append(Reason(ff.line, "changes no state"))
+    reasons = [Reason(r[3], f"returns {r[2]}") for r in computed[:3]]
+    reasons.append(Reason(inputs.line, "changes no state"))
     return ShapeVerdict(Shape.QUERY, reasons)
-
-
-def _is_failure(r: tuple) -> bool:
-    return r[R_KIND] == ReturnKind.FAILURE.value or (
-        r[R_KIND] == ReturnKind.CONSTANT.value and r[R_TEXT].startswith("-"))
 
 
 def _is_computed(r: tuple, table: PrimitiveTable, callee_effects: CalleeEffects,
                  callee_shape: CalleeShape) -> bool:
-    kind = r[R_KIND]
-    if kind in (ReturnKind.VALUE.value, ReturnKind.BOOL.value):
+    """Does this return hand back a computed value (rather than success or failure)?"""
+    kind = r[0]
+    if kind in (_VALUE, _BOOL):
         return True
-    if kind == ReturnKind.CONSTANT.value:
-        return not r[R_TEXT].startswith("-")
-    if kind == ReturnKind.CALL.value:
-        callee = r[R_CALLEE]
+    if kind == _CONSTANT:
+        return r[2][:1] != "-"
+    if kind == _CALL:
+        callee = r[1]
         if table.lookup(callee) is not None:
-            return True  # container_of(), min(), ...: computes a value
+            return True  # container_of(), min(), ...: a value
         if callee_shape(callee) == Shape.CHECK:
             return False  # delegates the rest of the check
         return not callee_effects(callee) & Effect.CAN_FAIL
     return False
 
 
-def _decide_with_effects(ff: FunctionFacts, summary: LocalSummary, main: list[Site],
-                         callee_shape: CalleeShape) -> ShapeVerdict:
-    branches = ff.branch_rows
-    tests = summary.state_tests
-    first = min(s.line for s in main)
-
-    # A guard: an early return at function level, on a state test, without failure, before
-    # the first state change.
-    for i, b in enumerate(branches):
-        if b[B_LINE] >= first:
-            break
-        if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == ExitKind.RETURN.value and \
-                b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and tests[i]:
-            reasons = [Reason(b[B_LINE], f"returns without acting when the state holds "
-                                          f"(guard at line {b[B_LINE]})")]
+def _with_effects(inputs: ShapeInputs, main: list[Site],
+                  callee_shape: CalleeShape) -> ShapeVerdict:
+    first = main[0].line
+    # A guard: an early success return on a state test before the first state change.
+    for guard in inputs.guards:
+        if guard < first:
+            reasons = [Reason(guard, "returns without acting when the state already holds")]
             reasons += [Reason(s.line, f"otherwise changes state: {_describe(s)}")
                         for s in main[:3]]
-            return ShapeVerdict(Shape.ENSURE, reasons, guard=i)
-
-    loop_guards = [i for i, b in enumerate(branches)
-                   if b[B_KIND] == "then" and b[B_LOOP] and tests[i] and
-                   b[B_EXIT] == ExitKind.CONTINUE.value]
-    loop_lines = sorted(lp[1] for lp in ff.loop_rows)
-    uncovered: list[Site] = []
-    covered: list[tuple[Site, int]] = []
-    for s in main:
-        arm = s.branch
-        if arm >= 0 and tests[arm] and branches[arm][B_KIND] in ("then", "else"):
-            covered.append((s, arm))
-            continue
-        guard = _loop_guard(s, loop_guards, branches, loop_lines)
-        if guard >= 0:
-            covered.append((s, guard))
-            continue
-        uncovered.append(s)
+            return ShapeVerdict(Shape.ENSURE, reasons, guard_line=guard)
+    covered = [s for s in main if s.cover]
+    uncovered = [s for s in main if not s.cover]
     if covered and not uncovered:
-        reasons = [Reason(branches[arm][B_LINE], f"changes state only when the state test "
-                                                 f"says so: {_describe(s)}")
-                   for s, arm in covered[:4]]
-        return ShapeVerdict(Shape.ENSURE, reasons, guard=covered[0][1])
+        reasons = [Reason(s.cover, f"changes state only when this state test says so: "
+                                   f"{_describe(s)} (line {s.line})") for s in covered[:4]]
+        return ShapeVerdict(Shape.ENSURE, reasons, guard_line=covered[0].cover)
     if uncovered and all(s.kind == CALL and callee_shape(s.name) == Shape.ENSURE
                          for s in uncovered):
         reasons = [Reason(s.line, f"calls ensure-shaped {s.name}()") for s in uncovered[:4]]
-        reasons += [Reason(branches[arm][B_LINE], f"other changes behind a state test: "
-                                                  f"{_describe(s)}") for s, arm in covered[:2]]
+        reasons += [Reason(s.cover, f"other changes sit behind a state test: {_describe(s)}")
+                    for s in covered[:2]]
         return ShapeVerdict(Shape.ENSURE, reasons, composed=True)
     reasons = [Reason(s.line, f"changes state on the main path: {_describe(s)}")
                for s in uncovered[:4]]
     return ShapeVerdict(Shape.ACTION, reasons)
 
 
-def _loop_guard(site: Site, loop_guards: list[int], branches: list[tuple],
-                loop_lines: list[int]) -> int:
-    """A `continue` on a state test earlier in the same loop body as ``site``."""
-    if not site.region & _LOOP or not loop_guards:
-        return -1
-    loop_start = max((ln for ln in loop_lines if ln <= site.line), default=-1)
-    for i in loop_guards:
-        if loop_start <= branches[i][B_LINE] < site.line:
-            return i
-    return -1
+def composable(verdict: ShapeVerdict) -> bool:
+    """Could this verdict turn into ensure once callee shapes are known?"""
+    return verdict.shape == Shape.ACTION and all(
+        s.kind == CALL for s in verdict.main_sites if not s.cover)
 
 
 def _describe(s: Site) -> str:
@@ -193,11 +155,11 @@ def _describe(s: Site) -> str:
     return f"calls {s.name}()"
 
 
-def _confidence(ff: FunctionFacts, effects: Effect, shape: Shape) -> float:
+def _confidence(total: Effect, has_error: bool, shape: Shape) -> float:
     confidence = 1.0
-    if effects & Effect.UNKNOWN:
+    if total & Effect.UNKNOWN:
         confidence -= 0.25  # some callee's effects are unknown
-    if ff.has_error:
+    if has_error:
         confidence -= 0.3  # the parse of the definition had errors
     if shape in (Shape.ENSURE, Shape.CHECK):
         confidence -= 0.1  # rests on reading a condition as a state test or a failure report

@@ -150,7 +150,10 @@ class _Run:
             to_parse = [r.path for r in hint_results.values() if r.status == "changed"]
             to_parse += self._reparse_for_macros(knowledge, stored, set(to_parse))
             if to_parse:
-                self._parse(sorted(set(to_parse)), knowledge, writer)
+                # Largest first, so that no process is left with a big file at the end.
+                sizes = {p: r.size for p, r in hint_results.items()}
+                to_parse = sorted(set(to_parse), key=lambda p: (-sizes.get(p, 0), p))
+                self._parse(to_parse, knowledge, writer)
             if to_parse or deleted or analysis_stale:
                 writer.finish_bulk()
                 summary.analysis = "full"

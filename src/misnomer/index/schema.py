@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS files (
     error_functions INTEGER NOT NULL DEFAULT 0 -- definitions whose parse had errors
 );
 
--- One row per function definition (each #ifdef variant is its own row).
+-- One row per function definition (each #ifdef variant is its own row).  The body's detailed
+-- facts (every call, write, return, branch) are not stored: `explain` re-reads them from the
+-- file, checked against the stored hash, with the same extraction code.
 CREATE TABLE IF NOT EXISTS functions (
     id          INTEGER PRIMARY KEY,
     file_id     INTEGER NOT NULL,
@@ -50,8 +52,7 @@ CREATE TABLE IF NOT EXISTS functions (
     own_effects INTEGER NOT NULL,          -- effect bits of the body alone
     callees     TEXT NOT NULL,             -- JSON: distinct names called directly
     returned    TEXT NOT NULL,             -- JSON: callees whose result is returned as is
-    calls       TEXT NOT NULL,             -- JSON: call rows (misnomer.facts.Call.ROW)
-    facts       TEXT NOT NULL              -- JSON: params, writes, returns, branches, loops, ...
+    shape_inputs TEXT NOT NULL             -- JSON: misnomer.analysis.local.ShapeInputs
 );
 
 -- #defines with their location (macros of generated register headers only when asked).

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import IncompatibleIndex, IndexMissing
-from ..facts import FunctionFacts, Param
 from .schema import INDEXES, SCHEMA_VERSION, TABLES, VIEWS
 
 DEFAULT_DB = Path(".misnomer") / "index.db"
@@ -17,7 +16,7 @@ DEFAULT_DB = Path(".misnomer") / "index.db"
 FUNCTION_COLUMNS = ("id", "file_id", "name", "line", "column", "start_line", "end_line",
                     "is_static", "is_inline", "is_exported", "return_type", "return_kind",
                     "signature", "has_error", "variant", "defined_by", "own_effects", "callees",
-                    "returned", "calls", "facts")
+                    "returned", "shape_inputs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +32,35 @@ class FileRow:
 
 @dataclass(frozen=True, slots=True)
 class FunctionRow:
-    """A function as stored: where it is and its facts."""
+    """A function as stored (FUNCTION_COLUMNS), with its file's path and hash."""
 
     id: int
     file_id: int
-    path: str
-    facts: FunctionFacts
+    name: str
+    line: int
+    column: int
+    start_line: int
+    end_line: int
+    is_static: bool
+    is_inline: bool
+    is_exported: bool
+    return_type: str
+    return_kind: str
+    signature: str
+    has_error: bool
+    variant: str
+    defined_by: str
     own_effects: int
-    callees: list[str]
-    returned: list[str]
+    callees: str  # JSON
+    returned: str  # JSON
+    shape_inputs: str  # JSON
+    path: str
+    sha1: str | None
+
+    @property
+    def visible(self) -> bool:
+        """Callable from other files: not static, or defined in a header."""
+        return not self.is_static or self.path.endswith(".h")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -141,12 +160,12 @@ class Index:
 
     def function(self, function_id: int) -> FunctionRow:
         row = self.conn.execute(
-            f"SELECT {', '.join('f.' + c for c in FUNCTION_COLUMNS)}, files.path "
+            f"SELECT {', '.join('f.' + c for c in FUNCTION_COLUMNS)}, files.path, files.sha1 "
             f"FROM functions f JOIN files ON files.id = f.file_id WHERE f.id = ?",
             (function_id,)).fetchone()
         if row is None:
             raise KeyError(function_id)
-        return function_row(row)
+        return FunctionRow(*row)
 
     def callers(self, name: str) -> list[int]:
         row = self.conn.execute("SELECT function_ids FROM callers WHERE name = ?",
@@ -176,25 +195,3 @@ class Index:
             "functions": c.execute("SELECT count(*) FROM functions").fetchone()[0],
             "macros": c.execute("SELECT count(*) FROM macros").fetchone()[0],
         }
-
-
-def function_row(row: tuple) -> FunctionRow:
-    """A ``functions`` row (FUNCTION_COLUMNS, then the file's path) as typed facts."""
-    (fid, file_id, name, line, column, start_line, end_line, is_static, is_inline, is_exported,
-     return_type, return_kind, signature, has_error, variant, defined_by, own, callees, returned,
-     calls, facts_json, path) = row
-    body = json.loads(facts_json)
-    ff = FunctionFacts(
-        name=name, line=line, column=column, end_line=end_line, end_column=0,
-        is_static=bool(is_static), is_inline=bool(is_inline), is_exported=bool(is_exported),
-        return_type=return_type, return_kind=return_kind,
-        params=[Param.from_row(p) for p in body["params"]], has_error=bool(has_error),
-        variant=variant, defined_by=defined_by, signature=signature, start_line=start_line,
-        call_rows=[tuple(r) for r in json.loads(calls)],
-        write_rows=[tuple(r) for r in body["writes"]],
-        return_rows=[tuple(r) for r in body["returns"]],
-        branch_rows=[tuple(r) for r in body["branches"]],
-        loop_rows=[tuple(r) for r in body["loops"]],
-        label_rows=[tuple(r) for r in body["labels"]],
-        gotos=body["gotos"], asm=body["asm"], param_uses=body.get("param_uses", {}))
-    return FunctionRow(fid, file_id, path, ff, own, json.loads(callees), json.loads(returned))

@@ -128,7 +128,7 @@ def parse(path: str) -> FileResult:
     table = _state.table
     rows = result.functions
     for ff in facts.functions:
-        local = summarize(ff, table, ff.param_uses)
+        local = summarize(ff, table)
         if ff.has_error:
             result.error_functions += 1
         rows.append((
@@ -136,8 +136,7 @@ def parse(path: str) -> FileResult:
             int(ff.is_inline), int(ff.is_exported), ff.return_type, ff.return_kind, ff.signature,
             int(ff.has_error), ff.variant, ff.defined_by, int(local.effects),
             _JSON(sorted({r[0] for r in ff.call_rows if not r[3] & _INDIRECT})),
-            _JSON(local.returned), _JSON(ff.call_rows),
-            _JSON(ff.body_json_obj())))
+            _JSON(local.returned), local.inputs.to_json()))
     return result
 
 
