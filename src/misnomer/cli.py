@@ -109,9 +109,9 @@ def index(path: Path, db: Path | None, jobs: int, excludes: tuple[str, ...], max
     summary = run_index(options, reporter)
     if not quiet:
         for rel, reason in summary.skipped[:20]:
-            reporter.warn(f"{rel}: {reason}")
+            click.echo(f"warning: {rel}: {reason}", err=True)
         if len(summary.skipped) > 20:
-            reporter.warn(f"... and {len(summary.skipped) - 20} more files skipped")
+            click.echo(f"warning: ... and {len(summary.skipped) - 20} more files skipped", err=True)
         click.echo(summary.line(), err=True)
 
 

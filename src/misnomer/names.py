@@ -17,7 +17,7 @@ def split_words(identifier: str) -> tuple[str, ...]:
     for part in identifier.strip("_").split("_"):
         if not part:
             continue
-        if part.islower() or part.isdigit():
+        if part.isalpha() and part.islower():
             words.append(part)
         else:
             words.extend(w.lower() for w in _CAMEL.findall(part))

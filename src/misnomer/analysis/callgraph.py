@@ -47,8 +47,13 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) ->
     own = 0
     callees = []
     param_names = {p.strip() for p in params.strip("()").split(",")}
-    for callee in _MACRO_CALL.findall(body):
+    for m in _MACRO_CALL.finditer(body):
+        callee = m.group(1)
         if callee in _KEYWORDS or callee in param_names or callee == name:
+            continue
+        if body[max(0, m.start() - 2):m.start()] in ("->", ".") or \
+                body[max(0, m.start() - 1):m.start()] == ".":
+            own |= int(table.verdict_from_name(callee))  # an indirect call: judged by name
             continue
         prim = table.lookup(callee)
         if prim is not None:
@@ -60,6 +65,16 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) ->
     if _MACRO_WRITE.search(body):
         own |= int(Effect.MUTATES)
     return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)))
+
+
+def merge_macros(summaries: list[MacroSummary]) -> MacroSummary:
+    """One node for all definitions of a macro name: the union of what they do."""
+    effects = Effect.NONE
+    callees: dict[str, None] = {}
+    for m in summaries:
+        effects |= m.effects
+        callees.update(dict.fromkeys(m.callees))
+    return MacroSummary(summaries[0].name, effects, tuple(callees))
 
 
 def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
@@ -89,7 +104,7 @@ class CallGraph:
         self.defs: dict[int, list[int]] = {}  # name id -> function nodes
         self.macros: dict[int, int] = {}  # name id -> macro node
         self.effects = array("i")
-        self._propagates: dict[int, bool] = {}
+        self.recomputed: set[int] = set()  # macro nodes re-read (incremental analysis)
         self._resolved: dict[tuple[int, int], tuple[int, ...] | int] = {}
 
     def intern(self, name: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from ..facts import FunctionFacts, Region, ReturnKind, TargetKind
@@ -39,6 +40,10 @@ _CONSTANT_LIKE = frozenset({ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value,
 _ENSURE_EXITS = frozenset({ReturnKind.SUCCESS.value, ReturnKind.VOID.value,
                            ReturnKind.VALUE.value})
 _DOT_FIELD = re.compile(r"[\w)\]]\.[A-Za-z_]")
+_ERRNO_IN = re.compile(r"-\s*E[A-Z]{2,}")
+_ABSENCE = re.compile(r"==\s*(?:NULL|0|false)\b|!=|[<>]")
+# a dereference (`*cap`, not `a * b`) or a subscript
+_DEREF = re.compile(r"(?:^|[\s(!&|=<>,?:])\*\s*\(?\s*[A-Za-z_]|\w\s*\[")
 _CALL_NAMES = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _ERROR_CHECK_CALLS = frozenset({"IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "WARN_ON", "WARN_ON_ONCE",
                                 "WARN", "WARN_ONCE", "unlikely", "likely", "BUG_ON", "sizeof",
@@ -105,7 +110,7 @@ def is_state_test(condition: str) -> bool:
     only a parameter, a local or an error code?"""
     if not condition or condition == "?:":
         return False
-    if "->" in condition or _DOT_FIELD.search(condition):
+    if "->" in condition or _DOT_FIELD.search(condition) or _DEREF.search(condition):
         return True
     return any(name not in _ERROR_CHECK_CALLS for name in _CALL_NAMES.findall(condition))
 
@@ -119,6 +124,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     all_params = {p.name for p in ff.params if p.name}
     # parameter -> writes through it: (line, text, region, arm)
     param_writes: dict[str, list[tuple[int, str, int, int]]] = {}
+    param_reads: set[str] = set()  # parameters written by read-modify-write
     lookup, pair_key = table.lookup, table.pair_key
     logs: list[int] = []
 
@@ -209,6 +215,11 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         target, base, line = row[W_TARGET], row[W_BASE], row[W_LINE]
         if kind == _PARAM:
             param_writes.setdefault(base, []).append((line, target, row[W_REGION], row[W_BRANCH]))
+            if row[W_OP] != "=" or "->" in target or "." in target:
+                # `p->n += 1` reads what it writes; `p->speed = v` sets a field of an object
+                # the caller owns (a setter): neither is C's way to return a second value,
+                # which is `*len = n` or `buf[i] = c`.
+                param_reads.add(base)
             continue
         effects |= _MUTATES
         what = "global" if kind == _GLOBAL else "through a pointer"
@@ -218,7 +229,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     # A pointer parameter that is only ever written is an out-parameter: C's second return.
     out_params = []
     for name, writes in param_writes.items():
-        if name in pointer_params and ff.param_uses.get(name, 1 << 30) <= len(writes):
+        if name in pointer_params and name not in param_reads and \
+                ff.param_uses.get(name, 1 << 30) <= len(writes):
             out_params.append(name)
             effects |= _OUT
             evidence.extend(Evidence("out_params", line, f"{text} (out-parameter {name})")
@@ -234,16 +246,20 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES))
 
     returns = []
+    predicate = ff.return_kind == "bool"
     for row in ff.return_rows:
-        kind = row[R_KIND]
-        if kind == _FAILURE or (kind == _VALUE and row[R_REGION] & _ERROR):
+        kind, text = row[R_KIND], row[R_TEXT]
+        if (kind == _FAILURE and not (predicate and text == "false")) or \
+                (kind == _VALUE and row[R_REGION] & _ERROR) or \
+                (kind == _VALUE and "?" in text and _ERRNO_IN.search(text)):
             effects |= _CAN_FAIL
-            evidence.append(Evidence("can_fail", row[R_LINE], f"return {row[R_TEXT]}"))
+            evidence.append(Evidence("can_fail", row[R_LINE], f"return {text}"))
         if kind != _VOID:
             returns.append((kind, row[R_CALLEE] or "", row[R_TEXT][:60], row[R_LINE]))
 
     branches = ff.branch_rows
     state_tests = [is_state_test(b[B_COND]) for b in branches]
+    site_lines = sorted(s[2] for s in raw_sites)
     inputs = ShapeInputs(
         empty=(real_calls == 0 and not ff.write_rows and not branches and not ff.loop_rows
                and len(ff.return_rows) <= 1
@@ -252,9 +268,28 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         sites=_sites(raw_sites, branches, state_tests, ff.loop_rows),
         guards=[b[B_LINE] for i, b in enumerate(branches)
                 if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
-                b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i]],
+                b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i] and
+                not _any_between(site_lines, b[B_LINE], b[B_END])],
         logs=logs, out_params=sorted(out_params), line=ff.line)
     return LocalSummary(Effect(effects), sorted(returned), inputs, evidence, state_tests)
+
+
+def _any_between(sorted_lines: list[int], first: int, last: int) -> bool:
+    i = bisect_left(sorted_lines, first)
+    return i < len(sorted_lines) and sorted_lines[i] <= last
+
+
+def _tests_absence(condition: str) -> bool:
+    """Does the condition ask whether something is missing or short -- `!p->buf`, `x == NULL`,
+    `n < need`, `state != READY` -- the test an ensure makes before acting?  A bare presence
+    test (`if (p->buf) kfree(p->buf)`) guards a teardown instead, and `a->id == id` a search."""
+    for part in re.split(r"&&|\|\|", condition):
+        part = part.strip().lstrip("(").strip()
+        if part.startswith("!") and not part.startswith("!=") and is_state_test(part):
+            return True
+        if _ABSENCE.search(part.replace("->", ".")) and is_state_test(part):
+            return True
+    return False
 
 
 def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
@@ -268,7 +303,12 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
     sites = []
     for kind, name, line, region, arm, bits in sorted(raw, key=lambda s: s[2]):
         cover = 0
-        if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] in ("then", "else"):
+        # Behind a state test: in the then-arm of an if that tests state (an else-arm acts
+        # when the state does *not* hold, so it is no guard), or after a `continue` on a state
+        # test earlier in the same loop body.
+        if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] == "then" and \
+                _tests_absence(branches[arm][B_COND]) and \
+                not (bits & _FREES and not bits & _ALLOCATES):
             cover = branches[arm][B_LINE]
         elif loop_guards and region & _LOOP:
             start = max((ln for ln in loop_lines if ln <= line), default=-1)

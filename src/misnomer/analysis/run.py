@@ -7,7 +7,7 @@ from array import array
 
 from ..index.store import Index
 from ..progress import Reporter
-from .callgraph import CallGraph, summarize_macro
+from .callgraph import CallGraph, merge_macros, summarize_macro
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
 from .shape import Shape, composable, decide_shape
@@ -46,8 +46,9 @@ def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
     for _ in range(_MACRO_DEPTH):
         missing = graph.unresolved_names()
         added = False
-        for name, params, body in _macro_bodies(index, missing):
-            graph.add_macro(summarize_macro(name, params, body, table))
+        for name, definitions in _macro_definitions(index, missing):
+            graph.add_macro(merge_macros([summarize_macro(name, params, body, table)
+                                          for params, body in definitions]))
             added = True
         if not added:
             break
@@ -55,19 +56,21 @@ def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
     return Analysis(graph, callers)
 
 
-def _macro_bodies(index: Index, names: set[str]):
-    """Function-like macros among ``names`` (the first definition of each)."""
-    seen = set()
+def _macro_definitions(index: Index, names: set[str]):
+    """Function-like macros among ``names``, with up to 16 definitions each (drivers define the
+    same register accessor each their own way; a call may reach any of them)."""
     ordered = sorted(names)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
         marks = ",".join("?" * len(chunk))
+        found: dict[str, list[tuple[str, str]]] = {}
         for name, params, body in index.conn.execute(
                 f"SELECT name, params, body FROM macros WHERE params IS NOT NULL "
                 f"AND name IN ({marks}) ORDER BY file_id, line", chunk):
-            if name not in seen:
-                seen.add(name)
-                yield name, params, body
+            defs = found.setdefault(name, [])
+            if len(defs) < 16:
+                defs.append((params, body))
+        yield from found.items()
 
 
 class GraphOracle:

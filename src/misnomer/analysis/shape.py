@@ -85,9 +85,11 @@ def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
     if inputs.out_params:
         return ShapeVerdict(Shape.QUERY, [Reason(inputs.line, "changes no state; hands results "
                                                  "back through " + ", ".join(inputs.out_params))])
-    failures = [r for r in rets if r[0] == _FAILURE or (r[0] == _CONSTANT and r[2][:1] == "-")]
-    computed = [r for r in rets if _is_computed(r, table, callee_effects, callee_shape)]
     logs = bool(own & Effect.LOGS)
+    # Failure that reports: an error code, or false/NULL said out loud (a predicate that just
+    # answers false is a query).
+    failures = [r for r in rets if _is_error_code(r) or (logs and r[0] == _FAILURE)]
+    computed = [r for r in rets if _is_computed(r, table, callee_effects, callee_shape)]
     if (failures or (logs and inputs.void)) and not computed:
         reasons = [Reason(r[3], f"reports failure: return {r[2]}") for r in failures[:3]]
         reasons += [Reason(line, "reports it (logging)") for line in inputs.logs[:2]]
@@ -96,6 +98,12 @@ def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
     reasons = [Reason(r[3], f"returns {r[2]}") for r in computed[:3]]
     reasons.append(Reason(inputs.line, "changes no state"))
     return ShapeVerdict(Shape.QUERY, reasons)
+
+
+def _is_error_code(r: tuple) -> bool:
+    text = r[2]
+    return (r[0] == _FAILURE and text not in ("false", "NULL", "nullptr")) or \
+        (r[0] == _CONSTANT and text[:1] == "-")
 
 
 def _is_computed(r: tuple, table: PrimitiveTable, callee_effects: CalleeEffects,
@@ -112,32 +120,34 @@ def _is_computed(r: tuple, table: PrimitiveTable, callee_effects: CalleeEffects,
             return True  # container_of(), min(), ...: a value
         if callee_shape(callee) == Shape.CHECK:
             return False  # delegates the rest of the check
-        return not callee_effects(callee) & Effect.CAN_FAIL
+        bits = callee_effects(callee)
+        return bool(bits & Effect.OUT_PARAMS) or not bits & Effect.CAN_FAIL
     return False
 
 
 def _with_effects(inputs: ShapeInputs, main: list[Site],
                   callee_shape: CalleeShape) -> ShapeVerdict:
-    first = main[0].line
+    # Calls to ensure-shaped functions are idempotent: they never make this one act twice.
+    idempotent = [s for s in main if s.kind == CALL and callee_shape(s.name) == Shape.ENSURE]
+    acting = [s for s in main if s not in idempotent] if idempotent else main
+    composed = [Reason(s.line, f"calls ensure-shaped {s.name}()") for s in idempotent[:3]]
+    if not acting:
+        return ShapeVerdict(Shape.ENSURE, composed, composed=True)
+    first = acting[0].line
     # A guard: an early success return on a state test before the first state change.
     for guard in inputs.guards:
         if guard < first:
             reasons = [Reason(guard, "returns without acting when the state already holds")]
             reasons += [Reason(s.line, f"otherwise changes state: {_describe(s)}")
-                        for s in main[:3]]
-            return ShapeVerdict(Shape.ENSURE, reasons, guard_line=guard)
-    covered = [s for s in main if s.cover]
-    uncovered = [s for s in main if not s.cover]
-    if covered and not uncovered:
+                        for s in acting[:3]]
+            return ShapeVerdict(Shape.ENSURE, reasons + composed, guard_line=guard,
+                                composed=bool(idempotent))
+    uncovered = [s for s in acting if not s.cover]
+    if not uncovered:
         reasons = [Reason(s.cover, f"changes state only when this state test says so: "
-                                   f"{_describe(s)} (line {s.line})") for s in covered[:4]]
-        return ShapeVerdict(Shape.ENSURE, reasons, guard_line=covered[0].cover)
-    if uncovered and all(s.kind == CALL and callee_shape(s.name) == Shape.ENSURE
-                         for s in uncovered):
-        reasons = [Reason(s.line, f"calls ensure-shaped {s.name}()") for s in uncovered[:4]]
-        reasons += [Reason(s.cover, f"other changes sit behind a state test: {_describe(s)}")
-                    for s in covered[:2]]
-        return ShapeVerdict(Shape.ENSURE, reasons, composed=True)
+                                   f"{_describe(s)} (line {s.line})") for s in acting[:4]]
+        return ShapeVerdict(Shape.ENSURE, reasons + composed, guard_line=acting[0].cover,
+                            composed=bool(idempotent))
     reasons = [Reason(s.line, f"changes state on the main path: {_describe(s)}")
                for s in uncovered[:4]]
     return ShapeVerdict(Shape.ACTION, reasons)
@@ -145,8 +155,7 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
 
 def composable(verdict: ShapeVerdict) -> bool:
     """Could this verdict turn into ensure once callee shapes are known?"""
-    return verdict.shape == Shape.ACTION and all(
-        s.kind == CALL for s in verdict.main_sites if not s.cover)
+    return verdict.shape == Shape.ACTION and any(s.kind == CALL for s in verdict.main_sites)
 
 
 def _describe(s: Site) -> str:

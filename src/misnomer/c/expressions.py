@@ -18,7 +18,9 @@ _CALL_HEAD = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*")
 _UPPER_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]*")
 _BOOL_OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">")
-_FAILURE_CALLS = frozenset({"ERR_PTR", "ERR_CAST", "ERR_PTR_PCPU"})
+_FAILURE_CALLS = frozenset({"ERR_PTR", "ERR_CAST", "ERR_PTR_PCPU", "PTR_ERR"})
+_MEMBER_CALL_HEAD = re.compile(r"([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)\s*\(")
+_CAST = re.compile(r"\(\s*(?:(?:const|volatile|struct|union|enum|unsigned|signed)\s+)*[A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*\s*\**\s*\)")
 # lvalue text -> (leading derefs, base identifier); casts and parentheses are skipped
 _LVALUE = re.compile(r"^[\s(*&]*(?:\(\s*[\w\s*]+\)\s*)?[\s(*]*([A-Za-z_]\w*)")
 _CONDITION_MAX = 200
@@ -130,6 +132,9 @@ def classify_return(text: str) -> tuple[ReturnKind, str | None]:
         if name == "sizeof":
             return ReturnKind.CONSTANT, None
         return ReturnKind.CALL, name
+    m = _MEMBER_CALL_HEAD.match(text)
+    if m and text[-1] == ")" and _encloses(text[m.end() - 1:]):
+        return ReturnKind.CALL, _WS.sub("", m.group(1))  # through a function pointer
     if "?" in text:
         return ReturnKind.VALUE, None
     if _TOP_BOOL.search(_SHIFT_OR_ARROW.sub(" ", text)):
@@ -148,6 +153,8 @@ def classify_lvalue(text: str, params: dict[str, bool], global_names: set[str],
     """What an assignment writes: a local, memory behind a parameter, memory behind some other
     pointer, or a global.  ``params`` maps parameter names to whether they are pointers;
     ``global_names`` are the file's file-scope variables."""
+    if "(" in text:
+        text = _CAST.sub("", text)  # *(u32 *)p = v writes through p
     m = _LVALUE.match(text)
     if not m or m.group(1) in _TYPE_WORDS:
         return TargetKind.POINTER, ""

@@ -33,6 +33,8 @@ _ARG0_RE = re.compile(rb"\s*\(\s*(&?\s*[A-Za-z_]\w*)\s*[,)]")
 _WORD_RE = re.compile(rb"[A-Za-z_]\w*")
 _WS = re.compile(r"\s+")
 _START = attrgetter("start_byte")
+_IDENT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_VALUE = ReturnKind.VALUE.value
 _LOOP_KINDS = {"for_statement": "for", "while_statement": "while", "do_statement": "do"}
 _EXITS = {"return_statement": ExitKind.RETURN, "goto_statement": ExitKind.GOTO,
           "continue_statement": ExitKind.CONTINUE, "break_statement": ExitKind.BREAK}
@@ -203,8 +205,13 @@ class FileExtractor:
     def _describe(self, ff: FunctionFacts, fnode: Node, name_node: Node, params_node: Node,
                   lines: _Lines) -> None:
         src = self.src
-        name_start = name_node.start_byte
-        ff.name = src[name_start:name_node.end_byte].decode("utf-8", "replace")
+        name_start, name_end = name_node.start_byte, name_node.end_byte
+        # tree-sitter ends an identifier at a byte that is not valid UTF-8; take it whole
+        while name_start > 0 and (src[name_start - 1] >= 0x80 or src[name_start - 1] in _IDENT):
+            name_start -= 1
+        while name_end < len(src) and (src[name_end] >= 0x80 or src[name_end] in _IDENT):
+            name_end += 1
+        ff.name = src[name_start:name_end].decode("utf-8", "replace")
         ff.line, ff.column = lines.at(name_start)
         prefix = src[fnode.start_byte:name_start].decode("utf-8", "replace")
         defined = self.defined.get(name_start)
@@ -284,6 +291,8 @@ class FileExtractor:
             if callee is not None:
                 self.returned_calls.add(rs + 6 + len(raw) - len(raw.lstrip()))
             self.return_info[rs] = (kind.value, text, callee)
+
+        self._errors_passed_on(caps.get("return", []), arms, conds)
 
         labels = {src[n.start_byte:n.end_byte].decode("utf-8", "replace")
                   for n in caps.get("label", [])}
@@ -368,6 +377,24 @@ class FileExtractor:
                          int(bool(ex and ex[3])), int(kind == "then" and key in top),
                          int(kind == "then" and key in loop_level)))
 
+    def _errors_passed_on(self, rets: list[Node], arms: list[tuple], conds: list[Node]) -> None:
+        """`if (ret) return ret;` returns an error code: the value tested is the one returned."""
+        candidates = [r for r in rets if self.return_info[r.start_byte][0] == _VALUE
+                      and self.return_info[r.start_byte][1].isidentifier()]
+        if not candidates:
+            return
+        owners = innermost(self.arm_starts, self.arm_ends, [r.start_byte for r in candidates])
+        src = self.src
+        for r, owner in zip(candidates, owners):
+            if owner < 0 or arms[owner][2] != "then" or arms[owner][3] is None:
+                continue
+            cond = arms[owner][3]
+            test = normalize_condition(src[cond.start_byte:cond.end_byte].decode(
+                "utf-8", "replace")).replace(" ", "")
+            name = self.return_info[r.start_byte][1]
+            if test in (name, f"{name}<0", f"{name}!=0", f"({name})", f"{name}<0||{name}>0"):
+                self.return_info[r.start_byte] = (ReturnKind.FAILURE.value, name, None)
+
     # --- body facts ----------------------------------------------------------------------------
     def _returns(self, facts: list[FunctionFacts]) -> None:
         rets = self.caps.get("return", [])
@@ -411,6 +438,8 @@ class FileExtractor:
             if start in member_starts:
                 callee = _WS.sub("", src[start:end].decode("utf-8", "replace"))
                 r |= _INDIRECT
+                if start in returned:
+                    r |= _RETURNED
             else:
                 callee = src[start:end].decode("utf-8", "replace")
                 if start in returned:
@@ -513,7 +542,7 @@ class FileExtractor:
                 parent = node.parent
                 head = _first_line(self.original, parent) if parent is not None else "#if"
                 ff.variant = f"{head} (#else)"
-            else:
+            elif not _is_include_guard(self.original, node):
                 ff.variant = _first_line(self.original, node)
 
 
@@ -553,6 +582,15 @@ def _ends_arm(src: bytes, jump_end: int, arm_end: int) -> bool:
     if b"/" in tail:
         return _COMMENT_RE.sub(b"", tail).strip() in (b"", b"}")
     return False
+
+
+_GUARD_RE = re.compile(rb"#\s*ifndef\s+(\w+)\s*(?:/\*.*?\*/\s*|//[^\n]*\s*)*#\s*define\s+(\w+)", re.S)
+
+
+def _is_include_guard(src: bytes, node: Node) -> bool:
+    """`#ifndef FOO_H` / `#define FOO_H` around a whole header is not a variant."""
+    m = _GUARD_RE.match(src, node.start_byte, min(node.end_byte, node.start_byte + 4000))
+    return bool(m) and m.group(1) == m.group(2)
 
 
 def _first_line(src: bytes, node: Node) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .macros import MacroKnowledge
 
-_ITERATOR, _ATTRIBUTE, _ATTRIBUTE_FUNCTION, _INLINE = range(4)
+_ITERATOR, _ATTRIBUTE, _ATTRIBUTE_FUNCTION, _INLINE, _STATIC = range(5)
 _MAX_ARGS_BYTES = 4000  # an argument list longer than this is not an attribute's
 # Tool-chain headers redefine keywords (`#define inline inline __attribute__(...)`); rewriting a
 # keyword to itself would only cost time.
@@ -62,6 +62,8 @@ class Rewriter:
             self.kind[name.encode()] = _INLINE
         for name in knowledge.attribute_functions:
             self.kind[name.encode()] = _ATTRIBUTE_FUNCTION
+        for name in knowledge.storage_attributes:
+            self.kind[name.encode()] = _STATIC
         for name in knowledge.iterators:
             if len(name) >= len("while"):
                 self.kind[name.encode()] = _ITERATOR
@@ -77,7 +79,9 @@ class Rewriter:
         # Attributes spelt without a leading underscore are few in practice (noinline, notrace,
         # asmlinkage, ...); upper-case ones are driver-local oddities and are left alone.
         self.others = sorted(n for n, k in self.kind.items()
-                             if k != _ITERATOR and not n.startswith(b"_") and n.islower())
+                             if k != _ITERATOR and not n.startswith(b"_") and
+                             (n.islower() or k == _STATIC))
+        self.strings = {n.encode() for n in knowledge.string_macros}
         self.under_re = _compile(rb"_(?<=[^\w$]_)(?:", under, rb")(?![\w$])")
         self.under_at_start_re = _compile(rb"\A_(?:", under, rb")(?![\w$])")
         self.iterator_re = _compile(rb"\n[ \t]+(", iterators, rb")(?=[ \t]*\()")
@@ -131,11 +135,35 @@ class Rewriter:
                 replacement = b" " * (end - start)
             elif kind == _INLINE:
                 replacement = b"inline" + b" " * (end - start - 6)
+            elif kind == _STATIC:
+                replacement = b"static" + b" " * (end - start - 6)
             else:
                 replacement = b" " * (end - start)
             if out is None:
                 out = bytearray(src)
             out[start:end] = _keep_newlines(src[start:end], replacement)
+        if self.strings:
+            # KERN_ERR MY_NAME "x": once MY_NAME reads as a literal, KERN_ERR is next to one.
+            for _ in range(4):
+                current = bytes(out) if out is not None else src
+                spans = list(_string_neighbours(current, self.strings))
+                if not spans:
+                    break
+                if out is None:
+                    out = bytearray(src)
+                for start, end in spans:
+                    out[start:end] = b'"' + b" " * (end - start - 2) + b'"'
+        definitions = self._definition_spans(src)
+        for start, end, replacement in _type_arguments(src):
+            if definitions and any(s <= start < e for s, e in definitions):
+                continue  # SYSCALL_DEFINE3(read, unsigned int, fd, ...): types read as such
+            if out is None:
+                out = bytearray(src)
+            out[start:end] = replacement
+        for m in _CASE_RANGE_RE.finditer(src):
+            if out is None:
+                out = bytearray(src)
+            out[m.start(1):m.end(1)] = b" + "
         if self.definition_re is not None and any(h in src for h in self.definition_hints):
             for m in self.definition_re.finditer(src):
                 if _in_directive(src, m.start()):
@@ -144,6 +172,16 @@ class Rewriter:
                     out = bytearray(src)
                 self._rewrite_definition(src, out, m, defined)
         return (bytes(out) if out is not None else src), defined
+
+    def _definition_spans(self, src: bytes) -> list[tuple[int, int]]:
+        if self.definition_re is None or not any(h in src for h in self.definition_hints):
+            return []
+        spans = []
+        for m in self.definition_re.finditer(src):
+            end = _balanced_end(src, m.end() - 1)
+            if end > 0:
+                spans.append((m.start(), end))
+        return spans
 
     def _rewrite_definition(self, src: bytes, out: bytearray, m: re.Match,
                             defined: dict[int, DefinedName]) -> None:
@@ -181,6 +219,69 @@ class Rewriter:
 
 
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+
+
+# A macro argument that is a type -- container_of(p, struct foo, member), list_entry(...),
+# va_arg(ap, unsigned long *) -- is not an expression, and tree-sitter gives up on the whole
+# statement.  Rewritten into one identifier of the same length (struct_foo, unsigned_long__)
+# it parses as an ordinary argument.
+_TYPE_WORDS = rb"(?:struct|union|enum|const|volatile|unsigned|signed|int|char|short|long|void|" \
+              rb"float|double|bool|_Bool)"
+_TYPE_ARG_RE = re.compile(
+    rb"(?<=[(,])\s*(" + _TYPE_WORDS + rb"\b[ \t]*(?:[A-Za-z_]\w*[ \t]*)?(?:\*[ \t]*)*)"
+    rb"(?=[,)])")
+_TAGS = (b"struct", b"union", b"enum")
+_KEYWORDS = {b"const", b"volatile", b"unsigned", b"signed", b"int", b"char", b"short", b"long",
+             b"void", b"float", b"double", b"bool", b"_Bool"}
+_CASE_RANGE_RE = re.compile(rb"\bcase\b[^:;\n]*?[\w)'][ \t]*(\.\.\.)[ \t]*[\w('-]")
+_NON_IDENT = re.compile(rb"[^A-Za-z0-9_]")
+
+
+# String macros next to a literal: after one ("x" NAME) and, searched in the reversed text so that
+# the pattern starts with the quote (a rare character, which the regex engine skips to
+# quickly), before one (NAME "x").
+_AFTER_STRING_RE = re.compile(rb'"[ \t]*([A-Z][A-Z0-9_]+)(?![\w$])')
+_BEFORE_STRING_REV_RE = re.compile(rb'"[ \t]*([A-Z0-9_]*[A-Z])(?![\w$])')
+
+
+def _string_neighbours(src: bytes, names: set[bytes]):
+    """(start, end) of string macros written next to a string literal."""
+    for m in _AFTER_STRING_RE.finditer(src):
+        if m.group(1) in names:
+            yield m.span(1)
+    n = len(src)
+    for m in _BEFORE_STRING_REV_RE.finditer(src[::-1]):
+        start, end = n - m.end(1), n - m.start(1)
+        if src[start:end] in names and not _in_directive(src, start):
+            yield start, end
+
+
+def _type_arguments(src: bytes):
+    """(start, end, replacement) for each macro argument that is a type."""
+    for m in _TYPE_ARG_RE.finditer(src):
+        start, end = m.span(1)
+        text = m.group(1).rstrip()
+        words = text.replace(b"*", b" ").split()
+        if words[0] in _TAGS:
+            if len(words) != 2 or words[1] in _KEYWORDS or words[1] in _TAGS:
+                continue  # `struct` alone, or a declaration like `struct foo bar`
+        elif words == [b"void"] or not all(w in _KEYWORDS for w in words):
+            continue  # `int a`: a parameter declaration; `(void)`: an empty parameter list
+        before = src[m.start() - 1:m.start()]
+        if before == b"(":
+            # the argument list of a call (not a cast's or a declaration's parenthesis)
+            k = m.start() - 2
+            while k >= 0 and src[k] in b" \t":
+                k -= 1
+            if k < 0 or not (chr(src[k]).isalnum() or src[k] == 0x5F):
+                continue
+        if _in_directive(src, start):
+            continue
+        end = start + len(text)
+        ident = _NON_IDENT.sub(b"_", text)
+        if ident in _KEYWORDS:
+            ident = b"_" * len(ident)
+        yield start, end, ident
 
 
 def _compile(head: bytes, names: set[str], tail: bytes) -> re.Pattern[bytes] | None:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.primitives import PrimitiveTable
+from ..analysis.incremental import NeedFullAnalysis, analyze_changes
 from ..analysis.run import analyze
 from ..c.frontend import code_fingerprint
 from ..c.macros import MacroKnowledge, builtin_knowledge, learn_macros
 from ..config import Config
+from ..errors import MisnomerError
 from ..progress import Reporter
 from . import worker
 from .discover import discover
@@ -60,6 +62,7 @@ class IndexSummary:
     seconds: float = 0.0
     analysed: int = 0
     error_functions: int = 0  # definitions whose parse had errors (whole index)
+    generated: int = 0  # generated headers whose #defines were counted, not listed
     analysis: str = ""  # 'full', 'incremental', 'none'
 
     def line(self) -> str:
@@ -71,6 +74,8 @@ class IndexSummary:
             reasons = Counter(_reason_kind(r) for _, r in self.skipped)
             parts.append(f"{len(self.skipped):,} skipped (" + ", ".join(
                 f"{n} {kind}" for kind, n in reasons.most_common()) + ")")
+        if self.generated:
+            parts.append(f"{self.generated:,} generated headers (#defines counted, not listed)")
         if self.functions:
             parts.append(f"{100 * self.error_functions / self.functions:.1f}% of definitions "
                          f"with parse errors")
@@ -84,12 +89,15 @@ def _reason_kind(reason: str) -> str:
 def run_index(options: IndexOptions, reporter: Reporter) -> IndexSummary:
     started = time.monotonic()
     root = options.root.resolve()
-    index = Index.create_or_open(options.db, root)
-    try:
-        with IndexLock(options.db, options.lock_wait, reporter.note):
+    if options.db.is_dir():
+        raise MisnomerError(f"{options.db} is a directory; --db names the index file")
+    # The lock first: two runs creating one database at once must not race on its creation.
+    with IndexLock(options.db, options.lock_wait, reporter.note):
+        index = Index.create_or_open(options.db, root)
+        try:
             summary = _Run(options, root, index, reporter).run()
-    finally:
-        index.close()
+        finally:
+            index.close()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -127,12 +135,17 @@ class _Run:
             try:
                 st = os.stat(self.root / rel)
             except OSError:
-                continue  # vanished between listing and stat: dealt with as deleted below
-            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns \
-                    and row.status != "skipped":
-                summary.unchanged += 1
+                present.discard(rel)  # vanished between listing and stat: deleted below
+                summary.skipped.append((rel, "disappeared while indexing"))
+                continue
+            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+                if row.status == "skipped":
+                    summary.skipped.append((rel, row.reason or "skipped"))
+                else:
+                    summary.unchanged += 1
             else:
                 to_read.append(rel)
+        summary.files = len(present)
         deleted = [row for path, row in stored.items() if path not in present]
 
         writer = Writer(index, first_run=not stored)
@@ -156,10 +169,7 @@ class _Run:
                 self._parse(to_parse, knowledge, writer)
             if to_parse or deleted or analysis_stale:
                 writer.finish_bulk()
-                summary.analysis = "full"
-                summary.analysed = analyze(index, self.table, self.reporter)
-                index.set_meta("primitives_fingerprint", self.table.fingerprint)
-                index.set_meta("analysis_state", "ok")
+                self._analyse(writer, analysis_stale)
             else:
                 summary.analysis = "none"
         except KeyboardInterrupt:
@@ -172,8 +182,25 @@ class _Run:
         summary.error_functions = index.conn.execute(
             "SELECT coalesce(sum(error_functions), 0) FROM files").fetchone()[0]
         summary.skipped.extend(writer.skipped)
+        summary.generated = index.conn.execute(
+            "SELECT count(*) FROM files WHERE reason LIKE 'generated header%'").fetchone()[0]
         summary.parsed = writer.files_parsed
         return summary
+
+    def _analyse(self, writer: Writer, stale_before: bool) -> None:
+        """Incremental when this run's changes are all we need to account for, else full."""
+        index, summary = self.index, self.summary
+        if not stale_before and not writer.first_run and writer.changes:
+            try:
+                summary.analysed = analyze_changes(index, self.table, writer.changes)
+                summary.analysis = "incremental"
+            except NeedFullAnalysis as why:
+                self.reporter.note(f"analysing the whole tree: {why}")
+        if summary.analysis != "incremental":
+            summary.analysis = "full"
+            summary.analysed = analyze(index, self.table, self.reporter)
+        index.set_meta("primitives_fingerprint", self.table.fingerprint)
+        index.set_meta("analysis_state", "ok")
 
     # --- phase one: hashes and macro hints -------------------------------------------------
     def _hints(self, paths: list[str], stored: dict, writer: Writer) -> dict:
@@ -262,6 +289,4 @@ def _chunk(items: list, jobs: int) -> int:
 
 
 def _knowledge_json(k: MacroKnowledge) -> str:
-    return json.dumps({"iterators": sorted(k.iterators), "attributes": sorted(k.attributes),
-                       "attribute_functions": sorted(k.attribute_functions),
-                       "inline_attributes": sorted(k.inline_attributes)})
+    return json.dumps({name: sorted(getattr(k, name)) for name in MacroKnowledge.SETS})

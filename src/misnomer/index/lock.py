@@ -29,8 +29,12 @@ class IndexLock:
         self.fd: int | None = None
 
     def __enter__(self) -> IndexLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise IndexBusy(f"cannot create the lock file {self.path} ({exc.strerror or exc}); "
+                            f"choose another place for the index with --db") from exc
         if fcntl is None:  # pragma: no cover
             return self
         deadline = time.monotonic() + self.wait_seconds

@@ -24,10 +24,8 @@ def knowledge_of(index: Index, extra_macros: dict | None = None) -> MacroKnowled
     """The macro knowledge the index's rewrite used (built-ins plus what it learnt)."""
     k = builtin_knowledge(extra_macros)
     stored = json.loads(index.meta("macro_knowledge") or "{}")
-    k.iterators.update(stored.get("iterators", []))
-    k.attributes.update(stored.get("attributes", []))
-    k.attribute_functions.update(stored.get("attribute_functions", []))
-    k.inline_attributes.update(stored.get("inline_attributes", []))
+    for name in MacroKnowledge.SETS:
+        getattr(k, name).update(stored.get(name, []))
     return k
 
 

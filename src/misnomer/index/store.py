@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..errors import IncompatibleIndex, IndexMissing
+from ..errors import IncompatibleIndex, IndexMissing, MisnomerError
 from .schema import INDEXES, SCHEMA_VERSION, TABLES, VIEWS
 
 DEFAULT_DB = Path(".misnomer") / "index.db"
@@ -64,12 +64,16 @@ class FunctionRow:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA busy_timeout=60000")
+    try:
+        conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")
+    except sqlite3.DatabaseError as exc:
+        raise IncompatibleIndex(f"{path} is not a usable SQLite database ({exc}); name another "
+                                f"file with --db, or delete it and run `misnomer index`") from exc
     return conn
 
 
@@ -83,7 +87,13 @@ class Index:
     # --- opening -------------------------------------------------------------------------
     @classmethod
     def create_or_open(cls, path: Path, root: Path) -> Index:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MisnomerError(f"cannot create the index's directory {path.parent} "
+                                f"({exc.strerror or exc}); choose another place with --db") from exc
+        if path.is_dir():
+            raise MisnomerError(f"{path} is a directory; --db names the index file")
         conn = connect(path)
         index = cls(path, conn)
         found = index._schema_version()
@@ -129,7 +139,12 @@ class Index:
                 return None
             raise IncompatibleIndex(f"{self.path} is not a readable SQLite database ({exc}); "
                                     f"delete it and run `misnomer index` again") from exc
-        return int(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            return int(row[0])
+        except ValueError:
+            return -1  # unreadable: reported as another version
 
     def close(self) -> None:
         self.conn.close()

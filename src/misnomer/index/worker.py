@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import stat
 from dataclasses import dataclass, field
 
 from ..analysis.local import summarize
@@ -20,7 +21,8 @@ from ..c.macros import MacroKnowledge, scan_hints
 from ..facts import Region
 
 _INDIRECT = int(Region.INDIRECT)
-GENERATED_DEFINES = 2000  # a brace-less header with more #defines than this is generated
+GENERATED_DEFINES = 2000
+MIB = 1024 * 1024  # a brace-less header with more #defines than this is generated
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 
@@ -68,9 +70,12 @@ def _read(path: str) -> tuple[bytes | None, FileResult | None, os.stat_result | 
     full = os.path.join(_state.root, path)
     try:
         st = os.stat(full)
+        if not stat.S_ISREG(st.st_mode):
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            return None, FileResult(path, "skipped", f"is {what}", 0, st.st_mtime_ns), st
         if st.st_size > _state.max_bytes:
-            return None, FileResult(path, "skipped", f"too large ({st.st_size / 1e6:.1f} MB; "
-                                    f"the limit is {_state.max_bytes / 1e6:.0f} MB, "
+            return None, FileResult(path, "skipped", f"too large ({st.st_size / MIB:.1f} MiB; "
+                                    f"the limit is {_state.max_bytes / MIB:g} MiB, "
                                     f"--max-file-size)", st.st_size, st.st_mtime_ns), st
         with open(full, "rb") as fh:
             data = fh.read(_state.max_bytes + 1)

@@ -9,9 +9,40 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from .store import Index
 from .worker import FileResult
+
+
+@dataclass(frozen=True, slots=True)
+class OldFunction:
+    """A function as it was before its file changed (what incremental analysis compares)."""
+
+    id: int
+    name: str
+    file_id: int
+    is_static: int
+    path: str
+    own_effects: int
+    callees: str
+    returned: str
+    shape_inputs: str
+    shape: str | None
+    effects: int | None
+    confidence: float | None
+
+
+@dataclass
+class ChangeLog:
+    """What this run changed, for incremental analysis."""
+
+    removed: list[OldFunction] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)  # new function ids
+    macro_names: set[str] = field(default_factory=set)  # macros defined or undefined
+
+    def __bool__(self) -> bool:
+        return bool(self.removed or self.added or self.macro_names)
 
 _BATCH_FILES = 400
 _BATCH_SECONDS = 3.0
@@ -26,6 +57,7 @@ class Writer:
         self.files_parsed = 0
         self.skipped: list[tuple[str, str]] = []
         self._in_tx = False
+        self.changes = ChangeLog()
         self.file_ids = {path: fid for fid, path in self.conn.execute(
             "SELECT id, path FROM files")}
         self.next_file_id = (self.conn.execute("SELECT max(id) FROM files").fetchone()[0] or 0) + 1
@@ -67,6 +99,13 @@ class Writer:
         if self.first_run:
             return
         c = self.conn
+        self.changes.removed.extend(OldFunction(*row) for row in c.execute(
+            "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
+            "f.returned, f.shape_inputs, a.shape, a.effects, a.confidence FROM functions f "
+            "JOIN files ON files.id = f.file_id LEFT JOIN analysis a ON a.function_id = f.id "
+            "WHERE f.file_id = ?", (file_id,)))
+        self.changes.macro_names.update(r[0] for r in c.execute(
+            "SELECT name FROM macros WHERE file_id = ?", (file_id,)))
         c.execute("DELETE FROM analysis WHERE function_id IN "
                   "(SELECT id FROM functions WHERE file_id = ?)", (file_id,))
         c.execute("DELETE FROM functions WHERE file_id = ?", (file_id,))
@@ -120,11 +159,12 @@ class Writer:
                                     _Stored(self.file_ids[res.path]))
                 continue
             fid = self._file_row(res)
-            self.files_written += 1
-            self.files_parsed += 1
             for row in res.functions:
                 functions.append((self.next_function_id, fid) + row)
+                self.changes.added.append(self.next_function_id)
                 self.next_function_id += 1
+            if not self.first_run:
+                self.changes.macro_names.update(m[0] for m in res.macros)
             macros.extend((fid,) + m for m in res.macros)
             hints.extend((fid,) + h for h in res.hints)
         c = self.conn
@@ -164,5 +204,8 @@ class _Batch:
         if self.pending:
             with self.writer.transaction():
                 self.writer.write(self.pending)
+            done = sum(1 for r in self.pending if r.status not in ("skipped", "vanished"))
+            self.writer.files_written += done
+            self.writer.files_parsed += done
             self.pending = []
         self.since = time.monotonic()

@@ -1,0 +1,433 @@
+"""What `misnomer explain` says about the fixture functions: shapes, effects, evidence lines,
+guards.  Precise facts a careful C reader expects; the golden files pin the whole output.
+
+Cases where the tool is wrong are marked xfail(strict=True) with the reason, and keep the
+correct expectation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from helpers import run_cli
+
+
+def on(d: dict) -> set[str]:
+    """The effects that are true."""
+    return {name for name, e in d["effects"].items() if e["value"]}
+
+
+def lines(d: dict, effect: str) -> list[int]:
+    return [ev["line"] for ev in d["effects"][effect]["evidence"]]
+
+
+def texts(d: dict, effect: str) -> list[str]:
+    return [ev["text"] for ev in d["effects"][effect]["evidence"]]
+
+
+def guards(d: dict) -> list[tuple]:
+    return [(g["line"], g["condition"], g["exit"], g["returns"], g["outcome"], g["state_test"])
+            for g in d["guards"]]
+
+
+def bug(reason: str):
+    return pytest.mark.xfail(strict=True, reason=f"tool bug: {reason}")
+
+
+SETTER_IS_NOT_AN_OUT_PARAM = bug(
+    "a write to a field through the object's own pointer parameter (`p->speed = speed;`) is "
+    "taken for an out-parameter, so setters and initialisers are query-shaped and do not mutate")
+
+
+@pytest.fixture(scope="module")
+def idioms(indexed):
+    return indexed("idioms")
+
+
+@pytest.fixture(scope="module")
+def shapes(indexed):
+    return indexed("shapes")
+
+
+# --- shapes, one table per fixture file ----------------------------------------------------------
+
+SHAPES = [
+    # query: changes nothing, computes a value
+    ("dict_count", "query"),
+    ("dict_is_full", "query"),
+    ("dict_find", "query"),
+    ("dict_value_or", "query"),
+    ("dict_is_empty", "query"),
+    # check: changes nothing but logs; reports failure
+    ("request_validate", "check"),
+    ("request_check_flags", "check"),
+    ("request_warn_empty", "check"),
+    # ensure: acts only when a state test says it is needed
+    ("tree_ensure_root", "ensure"),
+    ("pool_ensure_buf", "ensure"),
+    ("shelf_ensure_capacity", "ensure"),
+    pytest.param("tree_prepare", "ensure", marks=bug(
+        "`if (pin && !t->pinned) t->pinned = 1;` is not seen as a state test (only a condition "
+        "that *starts* with `!` tests absence), so composition with ensure-shaped "
+        "tree_ensure_root() does not apply")),
+    ("tree_prepare_checked", "ensure"),
+    ("pool_ensure_buf_short", "ensure"),
+    # action: changes state on the main path every time
+    ("tree_load_root", "action"),
+    pytest.param("port_set_speed", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    ("port_enable", "action"),
+    ("port_alloc_ring", "action"),
+    ("port_note_event", "action"),
+    ("port_register", "action"),
+    # empty
+    ("widget_nop", "empty"),
+    ("widget_stub_init", "empty"),
+    ("widget_max_children", "empty"),
+]
+
+
+@pytest.mark.parametrize("name, shape", SHAPES)
+def test_shape_of_shape_fixtures(shapes, name, shape):
+    assert shapes.definition(name)["shape"] == shape
+
+
+IDIOM_SHAPES = [
+    ("ring_count", "query"),
+    ("ring_is_full", "query"),
+    pytest.param("ring_reset", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    ("table_load", "action"),
+    ("table_prepare", "ensure"),
+    ("table_slot", "query"),
+    ("gadget_setup", "action"),
+    ("knob_level", "query"),
+    pytest.param("knob_set_level", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    ("knob_private", "query"),
+    ("sys_countwrite", "action"),
+    ("sys_countzero", "empty"),
+    ("probe_is_ready", "query"),
+    pytest.param("probe_early_setup", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    pytest.param("probe_slow_path", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    ("bag_weight", "query"),
+    ("bag_mark_heavy", "action"),
+    ("knr_add", "query"),
+    ("meter_read_clamped", "query"),
+    ("meter_update_peak", "ensure"),
+    pytest.param("clock_debug_reset", "action", marks=SETTER_IS_NOT_AN_OUT_PARAM),
+    ("engine_kick", "action"),
+    ("engine_idle", "query"),
+    ("blob_get_len", "query"),
+    ("blob_get_info", "query"),
+    ("blob_bump_len", "action"),
+    ("stats_packets", "query"),
+    ("stats_lock", "action"),
+    ("stats_count", "action"),
+]
+
+
+@pytest.mark.parametrize("name, shape", IDIOM_SHAPES)
+def test_shape_of_idiom_fixtures(idioms, name, shape):
+    assert idioms.definition(name)["shape"] == shape
+
+
+@pytest.mark.parametrize("name", ["port_set_speed", "knob_set_level", "ring_reset",
+                                  "probe_early_setup", "clock_debug_reset"])
+@SETTER_IS_NOT_AN_OUT_PARAM
+def test_field_writes_through_the_object_pointer_mutate(indexed, name):
+    tree = indexed("shapes" if name.startswith("port") else "idioms")
+    d = tree.definition(name)
+    assert "mutates" in on(d)
+    assert "out_params" not in on(d)
+
+
+# --- idioms --------------------------------------------------------------------------------------
+
+def test_static_inline_in_a_header(idioms):
+    d = idioms.definition("ring_count")
+    assert (d["file"], d["line"], d["static"], d["inline"], d["exported"]) == \
+        ("ring.h", 11, True, True, False)
+    assert on(d) == set()
+    full = idioms.definition("ring_is_full")
+    assert [(c["name"], c["resolution"], c["shape"], c["where"]) for c in full["callees"]] == \
+        [("ring_count", "defined", "query", ["ring.h:11"])]
+    assert d["callers"] == {"count": 1, "functions": [
+        {"name": "ring_is_full", "file": "ring.h", "line": 16}]}
+
+
+@bug("an include guard (#ifndef _IDIOM_RING_H) is reported as the function's #if variant")
+def test_include_guard_is_not_a_variant(idioms):
+    assert idioms.definition("ring_count")["variant"] == ""
+
+
+def test_likely_guard_makes_an_ensure(idioms):
+    d = idioms.definition("table_prepare")
+    assert d["shape"] == "ensure"
+    assert guards(d) == [(23, "t->valid", "return", "0", "success", True)]
+    assert on(d) == {"mutates", "can_fail"}
+    assert lines(d, "mutates") == [24]
+    assert texts(d, "can_fail") == ["returns the result of table_load(), which can fail"]
+    assert d["summary"] == "returns 0 if t->valid; otherwise table_load(t)"
+    assert d["callees"][1]["name"] == "table_load"
+    assert d["callees"][1]["shape"] == "action"
+
+
+def test_unlikely_error_check_is_not_a_state_test(idioms):
+    d = idioms.definition("table_slot")
+    assert guards(d) == [(30, "idx < 0 || idx >= 16", "return", "-EINVAL", "failure", False)]
+    assert on(d) == {"can_fail"}
+    load = idioms.definition("table_load")
+    assert lines(load, "mutates") == [12, 15, 16]
+    assert lines(load, "can_fail") == [14]
+
+
+def test_goto_cleanup_ladder(idioms):
+    d = idioms.definition("gadget_setup")
+    assert d["shape"] == "action"
+    assert {"mutates", "allocates", "can_fail"} <= on(d)
+    assert lines(d, "allocates") == [15]
+    assert lines(d, "can_fail") == [17, 36]
+    assert guards(d) == [
+        (17, "!g->buf", "return", "-ENOMEM", "failure", True),
+        (20, "!g->map", "goto", "err_free_buf", "failure", True),
+        (27, "ret", "goto", "err_unmap", "failure", False),
+    ]
+    # the main path is what the reasons cite, not the cleanup after the labels
+    assert all(r["line"] < 31 for r in d["shape_reasons"])
+
+
+def test_exported_symbols(idioms):
+    assert idioms.definition("knob_level")["exported"] is True
+    assert idioms.definition("knob_set_level")["exported"] is True
+    private = idioms.definition("knob_private")
+    assert (private["exported"], private["static"]) == (False, True)
+
+
+def test_syscall_definition(idioms):
+    d = idioms.definition("sys_countwrite")
+    assert (d["file"], d["line"], d["column"], d["defined_by"], d["exported"]) == \
+        ("syscall.c", 8, 17, "SYSCALL_DEFINE3", True)
+    assert d["shape"] == "action"
+    assert lines(d, "mutates") == [14]
+    assert lines(d, "can_fail") == [13]
+    zero = idioms.definition("sys_countzero")
+    assert (zero["shape"], zero["defined_by"], zero["summary"]) == \
+        ("empty", "SYSCALL_DEFINE0", "does nothing; returns 0")
+
+
+def test_attribute_macros(idioms):
+    d = idioms.definition("probe_is_ready")
+    assert (d["static"], d["inline"], d["return_kind"], d["shape"], d["parse_errors"]) == \
+        (True, True, "bool", "query", False)
+    setup = idioms.definition("probe_early_setup")
+    assert (setup["static"], setup["line"], setup["column"]) == (True, 15, 19)
+
+
+@bug("`#define __idiom_section(s) __attribute__((__section__(s)))` is not learnt as an "
+     "attribute, so `static int __idiom_cold __idiom_section(...) probe_flags(...)` is lost")
+def test_tree_defined_function_like_attribute(idioms):
+    d = idioms.definition("probe_flags")
+    assert (d["line"], d["static"], d["shape"], d["parse_errors"]) == (27, True, "query", False)
+
+
+def test_iterator_macro_makes_no_bogus_function(idioms):
+    with closing(sqlite3.connect(idioms.db)) as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT f.name FROM functions f JOIN files ON files.id = f.file_id "
+            "WHERE files.path = 'iterators.c' ORDER BY f.line")]
+        errors = conn.execute("SELECT count(*) FROM functions WHERE has_error").fetchone()[0]
+    assert names == ["bag_weight", "bag_mark_heavy"]
+    assert errors == 0
+    assert run_cli("explain", "bag_for_each", "--db", str(idioms.db)).exit_code == 1
+    weight = idioms.definition("bag_weight")
+    assert (weight["shape"], on(weight), weight["parse_errors"]) == ("query", set(), False)
+    heavy = idioms.definition("bag_mark_heavy")
+    assert lines(heavy, "mutates") == [37]
+
+
+def test_statement_expressions(idioms):
+    d = idioms.definition("meter_read_clamped")
+    assert (d["shape"], d["parse_errors"]) == ("query", False)
+    assert [(c["name"], c["resolution"]) for c in d["callees"]] == \
+        [("meter_sample", "unknown"), ("meter_clamp", "macro")]
+    assert d["unknown_callees"] == ["meter_sample"]
+    assert d["confidence"] < 1.0  # rests on an unknown callee
+    peak = idioms.definition("meter_update_peak")
+    assert peak["shape"] == "ensure"
+    assert lines(peak, "mutates") == [23]
+
+
+def test_ifdef_variants_are_both_explained(idioms):
+    defs = idioms.explain("clock_rate")["definitions"]
+    assert [(d["line"], d["variant"], d["shape"]) for d in defs] == [
+        (7, "#ifdef CONFIG_FAST_CLOCK", "query"),
+        (12, "#ifdef CONFIG_FAST_CLOCK (#else)", "query"),
+    ]
+    assert [d["summary"] for d in defs] == ["returns c->rate * 2", "returns c->rate"]
+
+
+def test_calls_through_function_pointers_are_judged_by_member_name(idioms):
+    kick = idioms.definition("engine_kick")
+    assert texts(kick, "mutates") == ["e->ops->start() (indirect; by its name)"]
+    assert [(c["name"], c["resolution"]) for c in kick["callees"]] == \
+        [("e->ops->start", "by-name")]
+    idle = idioms.definition("engine_idle")
+    assert on(idle) == set()
+
+
+@bug("`return e->ops->start(e);` is not seen as returning a call, so the summary repeats it: "
+     "'calls e->ops->start(); then returns e->ops->start(e)'")
+def test_returned_indirect_call_summary(idioms):
+    assert idioms.definition("engine_kick")["summary"] == "e->ops->start(e)"
+
+
+def test_out_parameters(idioms):
+    d = idioms.definition("blob_get_len")
+    assert d["shape"] == "query"
+    assert on(d) == {"out_params"}
+    assert texts(d, "out_params") == ["*len (out-parameter len)"]
+    assert lines(d, "out_params") == [9]
+    info = idioms.definition("blob_get_info")
+    assert (info["shape"], on(info)) == ("query", {"out_params", "can_fail"})
+    assert lines(info, "out_params") == [17, 18]
+    bump = idioms.definition("blob_bump_len")  # reads *len too: in-out, a real change
+    assert (bump["shape"], on(bump)) == ("action", {"mutates"})
+    assert lines(bump, "mutates") == [24]
+
+
+def test_balanced_lock_pair_around_a_read_does_not_mutate(idioms):
+    d = idioms.definition("stats_packets")
+    assert d["shape"] == "query"
+    assert on(d) == {"locks"}
+    assert lines(d, "locks") == [11, 13]
+
+
+def test_unbalanced_lock_mutates(idioms):
+    d = idioms.definition("stats_lock")
+    assert d["shape"] == "action"
+    assert on(d) == {"mutates", "locks"}
+    assert texts(d, "mutates") == ["spin_lock() without its release"]
+    assert lines(d, "mutates") == [19]
+
+
+def test_write_under_a_lock_mutates(idioms):
+    d = idioms.definition("stats_count")
+    assert (d["shape"], on(d)) == ("action", {"mutates", "locks"})
+    assert lines(d, "mutates") == [25]
+
+
+# --- shapes: key facts ------------------------------------------------------------------------
+
+def test_query_fixtures_change_nothing(shapes):
+    for name in ("dict_count", "dict_is_full", "dict_value_or"):
+        assert on(shapes.definition(name)) == set(), name
+    find = shapes.definition("dict_find")
+    assert lines(find, "can_fail") == [32]  # `return NULL;` when not found
+    assert find["callers"]["functions"] == [
+        {"name": "dict_value_or", "file": "query.c", "line": 35}]
+
+
+@bug("a predicate that answers `return false;` is reported as can_fail")
+def test_predicate_answering_false_cannot_fail(shapes):
+    assert "can_fail" not in on(shapes.definition("dict_is_empty"))
+
+
+def test_check_fixtures(shapes):
+    d = shapes.definition("request_validate")
+    assert on(d) == {"can_fail"}
+    assert lines(d, "can_fail") == [14, 16]
+    assert [g[4] for g in guards(d)] == ["failure", "failure"]
+    flags = shapes.definition("request_check_flags")
+    assert on(flags) == {"logs", "can_fail"}
+    assert lines(flags, "logs") == [23]
+    warn = shapes.definition("request_warn_empty")
+    assert on(warn) == {"logs"}
+
+
+def test_ensure_by_early_return(shapes):
+    d = shapes.definition("tree_ensure_root")
+    assert guards(d) == [(35, "t->root_valid", "return", "0", "success", True)]
+    assert {"mutates", "allocates", "can_fail"} <= on(d)
+    assert lines(d, "mutates") == [36]
+
+
+def test_ensure_by_conditional_allocation(shapes):
+    d = shapes.definition("pool_ensure_buf")
+    assert on(d) == {"mutates", "allocates", "can_fail"}
+    assert lines(d, "allocates") == [42]
+    assert lines(d, "can_fail") == [44]
+    assert {r["line"] for r in d["shape_reasons"]} <= {41, 42}
+
+
+def test_ensure_by_continue_over_entries_already_big_enough(shapes):
+    d = shapes.definition("shelf_ensure_capacity")
+    assert guards(d) == [(56, "sl->cap >= want", "continue", "", "skip", True)]
+    assert {"mutates", "allocates", "frees"} <= on(d)
+    assert lines(d, "allocates") == [57]
+
+
+def test_ensure_by_composition(shapes):
+    d = shapes.definition("tree_prepare_checked")
+    assert d["shape"] == "ensure"
+    assert any("tree_ensure_root" in r["text"] for r in d["shape_reasons"])
+    assert [(c["name"], c["shape"]) for c in d["callees"]] == [("tree_ensure_root", "ensure")]
+
+
+@bug("`ret = tree_ensure_root(t); if (ret) return ret;` does not propagate can_fail, and the "
+     "guard's outcome is 'value' rather than 'failure'")
+def test_error_propagated_through_ret_can_fail(shapes):
+    d = shapes.definition("tree_prepare_checked")
+    assert "can_fail" in on(d)
+    assert guards(d)[0][4] == "failure"
+
+
+@bug("`return p->buf ? 0 : -ENOMEM;` is not seen to return a failure")
+def test_ternary_failure_return_can_fail(shapes):
+    assert "can_fail" in on(shapes.definition("pool_ensure_buf_short"))
+
+
+def test_action_fixtures(shapes):
+    enable = shapes.definition("port_enable")
+    assert on(enable) == {"mutates"}
+    assert lines(enable, "mutates") == [19, 20]
+    ring = shapes.definition("port_alloc_ring")
+    assert on(ring) == {"mutates", "allocates", "can_fail"}
+    assert lines(ring, "allocates") == [25]
+    event = shapes.definition("port_note_event")
+    assert texts(event, "mutates") == ["port_events ++ ... (global)"]
+    reg = shapes.definition("port_register")
+    assert texts(reg, "mutates") == ["list_add()"]
+
+
+def test_empty_fixtures(shapes):
+    assert [shapes.definition(n)["summary"] for n in
+            ("widget_nop", "widget_stub_init", "widget_max_children")] == \
+        ["does nothing", "does nothing; returns 0", "does nothing; returns 32"]
+    for name in ("widget_nop", "widget_stub_init", "widget_max_children"):
+        assert on(shapes.definition(name)) == set()
+
+
+# --- the one-line summary ---------------------------------------------------------------------
+
+def test_summary_of_a_guarded_call(idioms):
+    assert idioms.definition("table_prepare")["summary"] == \
+        "returns 0 if t->valid; otherwise table_load(t)"
+    assert idioms.definition("sys_countwrite")["summary"] == \
+        "returns -EBADF if !cf; otherwise writes cf->hits; then returns count"
+
+
+@bug("the summary of a lookup is its last unconditional return only: 'returns NULL'")
+def test_summary_of_a_lookup_mentions_what_it_finds(shapes):
+    assert "returns e" in shapes.definition("dict_find")["summary"]
+
+
+@bug("the summary of a void function that only logs is 'returns'")
+def test_summary_of_a_logging_check_mentions_the_log(shapes):
+    assert "pr_warn" in shapes.definition("request_warn_empty")["summary"]
+
+
+@bug("the summary of an ensure that acts inside `if (!p->buf)` leaves out the condition: "
+     "'calls kzalloc(), writes p->buf; then returns 0' reads as unconditional")
+def test_summary_of_a_conditional_change_mentions_its_condition(shapes):
+    assert "!p->buf" in shapes.definition("pool_ensure_buf")["summary"]

@@ -1,0 +1,603 @@
+"""misnomer.c.extract through CFrontEnd(knowledge).facts(bytes): the facts of C functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import FIXTURES, file_facts, function_facts
+from misnomer.c.extract import is_error_label
+from misnomer.c.macros import builtin_knowledge
+from misnomer.facts import ExitKind, Param, Region, ReturnKind, TargetKind
+
+C, L, E, CO, RET, IND = (Region.CONDITIONAL, Region.LOOP, Region.ERROR_PATH, Region.CONDITION,
+                         Region.RETURNED, Region.INDIRECT)
+
+
+def line_of(src: str, marker: str, nth: int = 0) -> int:
+    """1-based line of the ``nth`` line containing ``marker``."""
+    hits = [i for i, text in enumerate(src.splitlines(), 1) if marker in text]
+    assert len(hits) > nth, f"{marker!r} not in the snippet"
+    return hits[nth]
+
+
+def fixture_text(path: str) -> str:
+    return (FIXTURES / path).read_text()
+
+
+def idiom(path: str, name: str):
+    return function_facts(fixture_text(f"idioms/{path}"), name)
+
+
+# --- definitions: names, locations, storage ------------------------------------------------------
+
+STORAGE = """\
+struct knob { int level; };
+
+int knob_level(const struct knob *k)
+{
+	return k->level;
+}
+EXPORT_SYMBOL(knob_level);
+
+static inline unsigned long
+knob_twice(const struct knob *k)
+{
+	return k->level * 2;
+}
+
+extern void *knob_ptr(struct knob *k) { return k; }
+
+int knob_gpl(void) { return 1; }
+EXPORT_SYMBOL_GPL(knob_gpl);
+"""
+
+
+def test_definition_location():
+    f = function_facts(STORAGE, "knob_level")
+    assert (f.line, f.column, f.start_line, f.end_line) == (3, 5, 3, 6)
+    f = function_facts(STORAGE, "knob_twice")
+    # the line is that of the name; start_line that of the return type
+    assert (f.line, f.column, f.start_line, f.end_line) == (10, 1, 9, 13)
+
+
+def test_storage_exports_and_return_types():
+    facts = {f.name: f for f in file_facts(STORAGE).functions}
+    assert list(facts) == ["knob_level", "knob_twice", "knob_ptr", "knob_gpl"]
+    level, twice, ptr, gpl = facts.values()
+    assert (level.is_static, level.is_inline, level.is_exported) == (False, False, True)
+    assert (twice.is_static, twice.is_inline, twice.is_exported) == (True, True, False)
+    assert (ptr.is_static, ptr.is_inline, ptr.is_exported) == (False, False, False)
+    assert gpl.is_exported
+    assert (level.return_type, level.return_kind) == ("int", "int")
+    assert (twice.return_type, twice.return_kind) == ("unsigned long", "int")
+    assert (ptr.return_type, ptr.return_kind) == ("void *", "pointer")
+    assert twice.signature == "static inline unsigned long knob_twice(const struct knob *k)"
+    assert level.params == [Param("k", "const struct knob *", True)]
+
+
+def test_attribute_macros_keep_storage_class_and_return_type():
+    f = idiom("attributes.c", "probe_is_ready")
+    assert (f.is_static, f.is_inline, f.return_type, f.return_kind) == \
+        (True, True, "bool", "bool")
+    assert not f.has_error
+    # the signature is shown as written
+    assert f.signature == ("static __always_inline bool __must_check "
+                           "probe_is_ready(const struct probe *p)")
+    f = idiom("attributes.c", "probe_early_setup")
+    assert (f.is_static, f.is_inline, f.return_type, f.line, f.column) == \
+        (True, False, "int", 15, 19)
+    f = idiom("attributes.c", "probe_slow_path")
+    assert (f.is_static, f.return_type) == (True, "int")
+
+
+@pytest.mark.xfail(strict=True, reason="tool bug: `#define X(s) __attribute__((__section__(s)))` "
+                   "is not learnt as an attribute, so the definition using it is lost")
+def test_definition_with_a_tree_defined_function_like_attribute():
+    f = idiom("attributes.c", "probe_flags")
+    assert (f.is_static, f.return_type, f.return_kind, f.line) == (True, "int", "int", 27)
+
+
+def test_syscall_definition():
+    src = fixture_text("idioms/syscall.c")
+    f = function_facts(src, "sys_countwrite")
+    assert f.defined_by == "SYSCALL_DEFINE3"
+    assert (f.line, f.column) == (8, 17)  # where `countwrite` is written
+    assert (f.return_type, f.return_kind, f.is_static, f.is_exported) == \
+        ("long", "int", False, True)
+    assert [(p.name, p.is_pointer) for p in f.params] == \
+        [("fd", False), ("buf", True), ("count", False)]
+    assert f.signature == ("SYSCALL_DEFINE3(countwrite, unsigned int, fd, "
+                           "const char __user *, buf, size_t, count)")
+    assert [(c.callee, c.line) for c in f.calls] == [("counter_lookup", 10)]
+    assert [(w.target, w.kind, w.op, w.line) for w in f.writes] == \
+        [("cf->hits", TargetKind.POINTER, "+=", 14)]
+    zero = function_facts(src, "sys_countzero")
+    assert (zero.defined_by, zero.params, zero.line) == ("SYSCALL_DEFINE0", [], 18)
+
+
+@pytest.mark.xfail(strict=True, reason="tool bug: the type-argument rewrite turns the "
+                   "SYSCALL_DEFINE parameter type `unsigned int` into `unsigned_int`")
+def test_syscall_parameter_types():
+    f = function_facts(fixture_text("idioms/syscall.c"), "sys_countwrite")
+    assert f.params == [Param("fd", "unsigned int", False), Param("buf", "const char *", True),
+                        Param("count", "size_t", False)]
+
+
+def test_kr_definition():
+    f = idiom("knr.c", "knr_add")
+    assert (f.line, f.end_line, f.return_kind) == (2, 7, "int")
+    assert [p.name for p in f.params] == ["a", "b"]
+    assert [(r.kind, r.text) for r in f.returns] == [(ReturnKind.VALUE, "a + b")]
+    assert not f.has_error
+
+
+@pytest.mark.xfail(strict=True, reason="tool gap: K&R parameter types come from the declaration "
+                   "list, which is not read (types are '' and `int *p` is not a pointer)")
+def test_kr_parameter_types():
+    f = idiom("knr.c", "knr_store")
+    assert f.params == [Param("p", "int *", True), Param("v", "int", False)]
+
+
+def test_static_inline_in_a_header():
+    facts = {f.name: f for f in file_facts(fixture_text("idioms/ring.h")).functions}
+    assert list(facts) == ["ring_count", "ring_is_full", "ring_reset"]
+    assert all(f.is_static and f.is_inline for f in facts.values())
+    assert facts["ring_is_full"].return_kind == "bool"
+    assert [(c.callee, c.line, c.arg0) for c in facts["ring_is_full"].calls] == \
+        [("ring_count", 18, "r")]
+
+
+@pytest.mark.xfail(strict=True, reason="tool bug: an include guard (#ifndef _X_H) is reported "
+                   "as the variant of every function in the header")
+def test_include_guard_is_not_a_variant():
+    assert [f.variant for f in file_facts(fixture_text("idioms/ring.h")).functions] == \
+        ["", "", ""]
+
+
+# --- variants ------------------------------------------------------------------------------------
+
+VARIANTS = """\
+#if IS_ENABLED(CONFIG_A)
+int mode(void) { return 1; }
+#elif defined(CONFIG_B)
+int mode(void) { return 2; }
+#else
+int mode(void) { return 3; }
+#endif
+int plain(void) { return 0; }
+"""
+
+
+def test_ifdef_variants_are_each_indexed_with_their_condition():
+    f = file_facts(fixture_text("idioms/variants.c")).functions
+    assert [(x.name, x.line, x.variant) for x in f] == [
+        ("clock_rate", 7, "#ifdef CONFIG_FAST_CLOCK"),
+        ("clock_rate", 12, "#ifdef CONFIG_FAST_CLOCK (#else)"),
+        ("clock_debug_reset", 19, "#if defined(CONFIG_CLOCK_DEBUG)"),
+    ]
+    assert [r.text for r in f[0].returns] == ["c->rate * 2"]
+    assert [r.text for r in f[1].returns] == ["c->rate"]
+
+
+def test_if_elif_else_variants():
+    f = file_facts(VARIANTS).functions
+    assert [(x.name, x.line, x.variant) for x in f] == [
+        ("mode", 2, "#if IS_ENABLED(CONFIG_A)"),
+        ("mode", 4, "#elif defined(CONFIG_B)"),
+        ("mode", 6, "#elif defined(CONFIG_B) (#else)"),
+        ("plain", 8, ""),
+    ]
+
+
+# --- macros that distort the parse --------------------------------------------------------------
+
+def test_iterator_macro_from_the_tree_is_a_loop_not_a_nested_function():
+    src = fixture_text("idioms/iterators.c")
+    ff = file_facts(src)
+    assert not ff.has_errors
+    assert [f.name for f in ff.functions] == ["bag_weight", "bag_mark_heavy"]
+    weight, heavy = ff.functions
+    assert [(lp.kind, lp.line) for lp in weight.loops] == \
+        [("bag_for_each", line_of(src, "bag_for_each(it, b) {"))]
+    # bag_for_each_heavy is learnt through the chain bag_for_each_heavy -> bag_for_each
+    assert [(lp.kind, lp.line) for lp in heavy.loops] == \
+        [("bag_for_each_heavy", line_of(src, "bag_for_each_heavy(it, b) {"))]
+    assert [(w.target, w.kind, w.region) for w in heavy.writes] == \
+        [("it->seen", TargetKind.POINTER, L)]
+    assert not weight.has_error and not heavy.has_error
+    assert (weight.end_line, heavy.end_line) == (30, 39)
+
+
+def test_without_learning_the_iterator_the_parse_has_errors():
+    ff = file_facts(fixture_text("idioms/iterators.c"), builtin_knowledge())
+    assert ff.has_errors
+    # the bogus nested definition is never reported as a function
+    assert [f.name for f in ff.functions] == ["bag_weight", "bag_mark_heavy"]
+    assert ff.functions[0].loops == []
+
+
+def test_calls_in_an_iterator_block_are_in_a_loop():
+    src = """\
+#define node_for_each(pos, head) for ((pos) = (head); (pos); (pos) = (pos)->next)
+int total(struct node *head)
+{
+	struct node *n;
+	int sum = 0;
+
+	node_for_each(n, head) {
+		sum += weigh(n);
+	}
+	return sum;
+}
+"""
+    f = function_facts(src, "total")
+    assert [(c.callee, c.region) for c in f.calls] == [("weigh", L)]
+    assert [lp.kind for lp in f.loops] == ["node_for_each"]
+
+
+def test_statement_expressions():
+    src = fixture_text("idioms/stmt_expr.c")
+    ff = file_facts(src)
+    assert not ff.has_errors
+    f = function_facts(src, "meter_read_clamped")
+    assert [(c.callee, c.line, c.region) for c in f.calls] == [
+        ("meter_sample", 13, Region.NONE), ("meter_clamp", 15, RET)]
+    assert [(r.kind, r.callee) for r in f.returns] == [(ReturnKind.CALL, "meter_clamp")]
+    g = function_facts(src, "meter_update_peak")
+    assert [(w.target, w.kind, w.region, w.line) for w in g.writes] == \
+        [("m->peak", TargetKind.PARAM, C, 23)]
+    assert [(b.kind, b.condition, b.top_level) for b in g.branches] == \
+        [("then", "v > m->peak", True)]
+
+
+KERNEL_MACROS = """\
+#define DRV_NAME "gadget"
+#define __idiom_local static __attribute__((unused))
+
+__idiom_local int gadget_kind(struct list_head *node)
+{
+	struct gadget *g = container_of(node, struct gadget, link);
+
+	pr_info(DRV_NAME ": kind %d\\n", g->kind);
+	switch (g->kind) {
+	case 1 ... 5:
+		return 1;
+	}
+	return 0;
+}
+"""
+
+
+def test_type_arguments_string_macros_and_case_ranges_parse():
+    ff = file_facts(KERNEL_MACROS)
+    assert not ff.has_errors
+    f, = ff.functions
+    assert (f.name, f.is_static, f.return_type, f.has_error) == ("gadget_kind", True, "int", False)
+    assert [(c.callee, c.line) for c in f.calls] == [("container_of", 6), ("pr_info", 8)]
+    assert [(b.kind, b.condition) for b in f.branches] == [("switch", "g->kind")]
+
+
+@pytest.mark.xfail(strict=True, reason="tool gap: a case range of character literals "
+                   "(`case 'a' ... 'z':`) is not rewritten and the definition parses with errors")
+def test_case_range_of_characters_parses():
+    src = "int is_lower(int c)\n{\n\tswitch (c) {\n\tcase 'a' ... 'z':\n\t\treturn 1;\n" \
+          "\t}\n\treturn 0;\n}\n"
+    assert not function_facts(src, "is_lower").has_error
+
+
+def test_parse_errors_are_confined_to_their_definition():
+    src = "int broken(int x) { return x +; }\nint fine(int y) { return y; }\n"
+    ff = file_facts(src)
+    assert ff.has_errors and ff.parsed
+    assert [(f.name, f.has_error) for f in ff.functions] == [("broken", True), ("fine", False)]
+
+
+def test_file_without_braces_is_not_parsed_but_its_macros_are_kept():
+    ff = file_facts("#define REG_CTRL 0x04\n#define REG_STATUS 0x08\n")
+    assert ff.parsed is False
+    assert ff.functions == []
+    assert [(m.name, m.line, m.body) for m in ff.macros] == \
+        [("REG_CTRL", 1, "0x04"), ("REG_STATUS", 2, "0x08")]
+
+
+# --- body facts: calls, writes, returns, branches, loops, labels -----------------------------
+
+BODY = """\
+static int counter;
+int table[4];
+
+struct dev { int a; struct dev *next; const struct dev_ops *ops; };
+
+static int demo(struct dev *d, int n, int *out)
+{
+	int buf[4];
+	struct dev local;
+	struct dev *q = d->next;
+	int i;
+
+	buf[0] = n;
+	local.a = 1;
+	q->a = 2;
+	d->a += 3;
+	counter++;
+	table[1] = 5;
+	*out = 7;
+	n = 9;
+	if (check_it(d) && d->a)
+		do_then(d);
+	else
+		do_else(d);
+	switch (n) {
+	case 1:
+		in_switch(d);
+		break;
+	}
+	for (i = 0; i < n; i++) {
+		if (skip_it(i))
+			continue;
+		if (stop_it(i))
+			break;
+		in_loop(&local);
+	}
+	do {
+		in_do(d);
+	} while (again(d));
+	while (more(d))
+		in_while(d);
+	n = d->a ? pick_a(d) : pick_b(d);
+	d->ops->run(d);
+	asm volatile("nop");
+	if (unlikely(bad(d)))
+		goto err_out;
+	return finish(d);
+err_out:
+	undo(d);
+	d->a--;
+	return -EIO;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return function_facts(BODY, "demo")
+
+
+def test_calls_with_regions_branches_and_first_arguments(demo):
+    ln = lambda marker: line_of(BODY, marker)  # noqa: E731
+    assert [(c.callee, c.line, c.region, c.arg0) for c in demo.calls] == [
+        ("check_it", ln("check_it"), CO, "d"),
+        ("do_then", ln("do_then"), C, "d"),
+        ("do_else", ln("do_else"), C, "d"),
+        ("in_switch", ln("in_switch"), C, "d"),
+        ("skip_it", ln("skip_it"), L | CO, "i"),
+        ("stop_it", ln("stop_it"), L | CO, "i"),
+        ("in_loop", ln("in_loop"), L, "&local"),
+        ("in_do", ln("in_do"), L, "d"),
+        ("again", ln("again"), L, "d"),
+        ("more", ln("more"), L, "d"),
+        ("in_while", ln("in_while"), L, "d"),
+        ("pick_a", ln("pick_a"), C, "d"),
+        ("pick_b", ln("pick_b"), C, "d"),
+        ("d->ops->run", ln("d->ops->run"), IND, "d"),
+        ("unlikely", ln("unlikely"), CO, None),
+        ("bad", ln("unlikely"), CO, "d"),
+        ("finish", ln("finish"), RET, "d"),
+        ("undo", ln("undo"), E, "d"),
+    ]
+    assert demo.calls[-1].column == 2
+    branches = demo.branches
+    by_callee = {c.callee: c.branch for c in demo.calls}
+    assert branches[by_callee["do_then"]].kind == "then"
+    assert branches[by_callee["do_else"]].kind == "else"
+    assert branches[by_callee["in_switch"]].kind == "switch"
+    assert branches[by_callee["pick_a"]].kind == "ternary"
+    assert by_callee["check_it"] == -1 and by_callee["in_loop"] == -1
+
+
+def test_writes_with_target_kinds(demo):
+    ln = lambda marker: line_of(BODY, marker)  # noqa: E731
+    assert [(w.target, w.base, w.kind, w.op, w.line, w.region) for w in demo.writes] == [
+        ("buf[0]", "buf", TargetKind.LOCAL, "=", ln("buf[0] ="), Region.NONE),
+        ("local.a", "local", TargetKind.LOCAL, "=", ln("local.a ="), Region.NONE),
+        ("q->a", "q", TargetKind.POINTER, "=", ln("q->a ="), Region.NONE),
+        ("d->a", "d", TargetKind.PARAM, "+=", ln("d->a +="), Region.NONE),
+        ("counter", "counter", TargetKind.GLOBAL, "++", ln("counter++"), Region.NONE),
+        ("table[1]", "table", TargetKind.GLOBAL, "=", ln("table[1]"), Region.NONE),
+        ("*out", "out", TargetKind.PARAM, "=", ln("*out ="), Region.NONE),
+        ("d->a", "d", TargetKind.PARAM, "--", ln("d->a--"), E),
+    ]
+
+
+def test_returns_with_kinds_and_regions(demo):
+    assert [(r.kind, r.text, r.callee, r.line, r.region) for r in demo.returns] == [
+        (ReturnKind.CALL, "finish(d)", "finish", line_of(BODY, "return finish"), Region.NONE),
+        (ReturnKind.FAILURE, "-EIO", None, line_of(BODY, "return -EIO"), E),
+    ]
+
+
+def test_branches_with_conditions_and_exits(demo):
+    got = [(b.kind, b.condition, b.line, b.exit, b.exit_text, b.error_path, b.top_level,
+            b.loop_level) for b in demo.branches]
+    assert got == [
+        ("then", "check_it(d) && d->a", line_of(BODY, "do_then"), None, "", False, True, False),
+        ("else", "check_it(d) && d->a", line_of(BODY, "do_else"), None, "", False, False, False),
+        ("switch", "n", line_of(BODY, "switch"), ExitKind.BREAK, "", False, False, False),
+        ("then", "skip_it(i)", line_of(BODY, "continue"), ExitKind.CONTINUE, "", False, False,
+         True),
+        ("then", "stop_it(i)", line_of(BODY, "break", 1), ExitKind.BREAK, "", False, False, True),
+        ("ternary", "?:", line_of(BODY, "pick_a"), None, "", False, False, False),
+        ("ternary", "?:", line_of(BODY, "pick_a"), None, "", False, False, False),
+        # likely()/unlikely() are unwrapped from the condition
+        ("then", "bad(d)", line_of(BODY, "goto err_out"), ExitKind.GOTO, "err_out", True, True,
+         False),
+    ]
+    assert demo.branches[3].is_guard_shaped and demo.branches[7].is_guard_shaped
+    assert not demo.branches[0].is_guard_shaped
+
+
+def test_loops_labels_gotos_asm(demo):
+    assert [(lp.kind, lp.line) for lp in demo.loops] == [
+        ("for", line_of(BODY, "for (i")), ("do", line_of(BODY, "do {")),
+        ("while", line_of(BODY, "while (more"))]
+    assert [(lb.name, lb.line, lb.is_error) for lb in demo.labels] == \
+        [("err_out", line_of(BODY, "err_out:"), True)]
+    assert (demo.gotos, demo.asm) == (1, 1)
+
+
+def test_params_and_param_uses(demo):
+    assert demo.params == [Param("d", "struct dev *", True), Param("n", "int", False),
+                           Param("out", "int *", True)]
+    assert demo.param_uses["out"] == 1  # written once, used nowhere else
+    assert demo.param_uses["d"] > 10
+
+
+RETURNS = """\
+void *pick(struct dev *d)
+{
+	if (!d)
+		return NULL;
+	if (d->a == 1)
+		return ERR_PTR(-EINVAL);
+	if (d->a == 2)
+		return (void *)d->next;
+	return d;
+}
+
+bool truthy(int x)
+{
+	if (likely(x))
+		return true;
+	return false;
+}
+
+void stop(struct dev *d)
+{
+	if (!d->a)
+		return;
+	halt(d);
+}
+"""
+
+
+def test_return_kinds_and_guard_exits():
+    pick = function_facts(RETURNS, "pick")
+    assert [(r.kind, r.text, r.region) for r in pick.returns] == [
+        (ReturnKind.FAILURE, "NULL", C | E),
+        (ReturnKind.FAILURE, "ERR_PTR(-EINVAL)", C | E),
+        (ReturnKind.VALUE, "(void *)d->next", C),
+        (ReturnKind.VALUE, "d", Region.NONE),
+    ]
+    assert [(b.condition, b.exit_value, b.error_path) for b in pick.branches] == [
+        ("!d", ReturnKind.FAILURE, True),
+        ("d->a == 1", ReturnKind.FAILURE, True),
+        ("d->a == 2", ReturnKind.VALUE, False),
+    ]
+    # the ERR_PTR() call sits in the error arm
+    assert [(c.callee, c.region) for c in pick.calls] == [("ERR_PTR", C | E)]
+
+    truthy = function_facts(RETURNS, "truthy")
+    assert [(r.kind, r.text) for r in truthy.returns] == \
+        [(ReturnKind.SUCCESS, "true"), (ReturnKind.FAILURE, "false")]
+    assert [(b.condition, b.exit, b.exit_value) for b in truthy.branches] == \
+        [("x", ExitKind.RETURN, ReturnKind.SUCCESS)]
+    assert truthy.return_kind == "bool"
+
+    stop = function_facts(RETURNS, "stop")
+    assert [(r.kind, r.text) for r in stop.returns] == [(ReturnKind.VOID, "")]
+    assert [(b.exit, b.exit_value, b.exit_text, b.top_level) for b in stop.branches] == \
+        [(ExitKind.RETURN, ReturnKind.VOID, "", True)]
+    assert stop.return_kind == "void"
+
+
+def test_arm_that_does_not_end_in_a_jump_has_no_exit():
+    src = "int f(struct dev *d)\n{\n\tif (d->a) {\n\t\treturn 1;\n\t\tlog_it(d);\n\t}\n" \
+          "\treturn 0;\n}\n"
+    f = function_facts(src, "f")
+    assert [(b.condition, b.exit) for b in f.branches] == [("d->a", None)]
+
+
+def test_exit_followed_by_a_comment_still_ends_the_arm():
+    src = "int f(struct dev *d)\n{\n\tif (d->a) {\n\t\treturn 0; /* done */\n\t}\n" \
+          "\treturn g(d);\n}\n"
+    f = function_facts(src, "f")
+    assert [(b.exit, b.exit_value) for b in f.branches] == [(ExitKind.RETURN, ReturnKind.SUCCESS)]
+
+
+def test_goto_cleanup_ladder():
+    src = fixture_text("idioms/ladder.c")
+    f = idiom("ladder.c", "gadget_setup")
+    assert [(lb.name, lb.line, lb.is_error) for lb in f.labels] == \
+        [("err_unmap", 31, True), ("err_free_buf", 33, True)]
+    assert f.gotos == 2
+    # everything after the first error label is on the error path
+    assert [(c.callee, c.region) for c in f.calls] == [
+        ("kzalloc", Region.NONE), ("gadget_map_regs", Region.NONE),
+        ("gadget_register", Region.NONE), ("kfree", E)]
+    assert [(w.target, w.line, w.region) for w in f.writes] == [
+        ("g->buf", 15, Region.NONE), ("g->map", 19, Region.NONE),
+        ("g->map", line_of(src, "g->map = NULL"), E), ("g->buf", line_of(src, "g->buf = NULL"), E)]
+    assert [(b.condition, b.exit, b.exit_text, b.error_path) for b in f.branches] == [
+        ("!g->buf", ExitKind.RETURN, "-ENOMEM", True),
+        ("!g->map", ExitKind.GOTO, "err_free_buf", True),
+        ("ret", ExitKind.GOTO, "err_unmap", True),
+    ]
+    assert [(r.kind, r.text, r.region) for r in f.returns] == [
+        (ReturnKind.FAILURE, "-ENOMEM", C | E), (ReturnKind.SUCCESS, "0", Region.NONE),
+        (ReturnKind.VALUE, "ret", E)]
+
+
+def test_goto_to_a_label_that_is_not_an_error_label():
+    src = "int f(struct dev *d)\n{\n\tif (d->a)\n\t\tgoto again;\n\tpoke(d);\nagain:\n" \
+          "\treturn 0;\n}\n"
+    f = function_facts(src, "f")
+    assert [(lb.name, lb.is_error) for lb in f.labels] == [("again", False)]
+    assert [(b.exit, b.exit_text, b.error_path) for b in f.branches] == \
+        [(ExitKind.GOTO, "again", False)]
+    assert [c.region for c in f.calls] == [Region.NONE]
+
+
+@pytest.mark.parametrize("label, is_error", [
+    ("err", True), ("err_free", True), ("out_free", True), ("fail", True), ("unwind", True),
+    ("error2", True), ("err2", True), ("out_unlock", False), ("out", False), ("again", False),
+    ("retry", False), ("done", False), ("ERR_PUT", True),
+])
+def test_is_error_label(label, is_error):
+    assert is_error_label(label) is is_error
+
+
+def test_likely_unwrapped_in_guard_condition():
+    f = idiom("likely.c", "table_prepare")
+    assert [(b.condition, b.line, b.exit_value, b.top_level) for b in f.branches] == \
+        [("t->valid", 23, ReturnKind.SUCCESS, True)]
+    assert [(c.callee, c.region) for c in f.calls] == [("likely", CO), ("table_load", RET)]
+    slot = idiom("likely.c", "table_slot")
+    assert [b.condition for b in slot.branches] == ["idx < 0 || idx >= 16"]
+
+
+def test_indirect_calls_through_ops():
+    f = idiom("ops.c", "engine_kick")
+    assert [(c.callee, c.line, c.column, c.region, c.arg0) for c in f.calls] == \
+        [("e->ops->start", 16, 9, IND, "e")]
+
+
+@pytest.mark.xfail(strict=True, reason="tool bug: `return e->ops->start(e);` is a 'value' "
+                   "return and the call is not marked RETURNED")
+def test_returned_indirect_call():
+    f = idiom("ops.c", "engine_kick")
+    assert f.returns[0].kind == ReturnKind.CALL
+    assert f.calls[0].region == IND | RET
+
+
+def test_out_parameter_uses():
+    f = idiom("out_params.c", "blob_get_len")
+    assert [(w.target, w.base, w.kind) for w in f.writes] == [("*len", "len", TargetKind.PARAM)]
+    assert f.param_uses == {"len": 1}
+    bump = idiom("out_params.c", "blob_bump_len")
+    assert bump.param_uses == {"len": 2}  # read as well as written: in-out
+
+
+def test_lock_calls_first_argument_through_a_field_is_not_a_plain_name():
+    f = idiom("locks.c", "stats_packets")
+    assert [(c.callee, c.arg0) for c in f.calls] == [("spin_lock", None), ("spin_unlock", None)]
+    assert f.writes == []  # `n = s->packets` writes a local
