@@ -306,11 +306,6 @@ def test_exit_status_constants():
             cli_module.EXIT_INTERRUPTED) == (0, 1, 2, 130)
 
 
-_UNWRITABLE = ("os.mkdir of the database's directory is outside the error handling: an "
-               "unusable --db location gives a traceback (exit 1) instead of a message (exit 2)")
-
-
-@pytest.mark.xfail(strict=True, reason=_UNWRITABLE)
 def test_db_under_a_regular_file_is_a_clear_error(tmp_path):
     root = make_tree(tmp_path / "tree")
     plain = tmp_path / "notes.txt"
@@ -323,7 +318,6 @@ def test_db_under_a_regular_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-@pytest.mark.xfail(strict=True, reason=_UNWRITABLE)
 def test_index_into_an_unwritable_place_is_a_clear_error(tmp_path):
     root = make_tree(tmp_path / "tree")
     locked = tmp_path / "locked"

@@ -51,8 +51,6 @@ def test_classify_return(text, kind, callee):
     assert classify_return(text) == (kind, callee)
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: a returned call through a function pointer "
-                   "is classified 'value', not 'call'")
 def test_classify_return_indirect_call():
     assert classify_return("e->ops->start(e)")[0] == ReturnKind.CALL
 
@@ -84,8 +82,6 @@ def test_classify_lvalue(text, kind, base):
     assert classify_lvalue(text, PARAMS, GLOBALS, ARRAYS) == (kind, base)
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: a cast in the lvalue hides the parameter: "
-                   "`*(u32 *)p` gives base 'u32', `((struct foo *)p)->x` gives base ''")
 @pytest.mark.parametrize("text", ["*(u32 *)p", "((struct foo *)p)->x"])
 def test_classify_lvalue_through_a_cast(text):
     assert classify_lvalue(text, PARAMS, GLOBALS, ARRAYS) == (TargetKind.PARAM, "p")
@@ -139,7 +135,5 @@ def test_split_words(identifier, words):
     assert split_words(identifier) == words
 
 
-@pytest.mark.xfail(strict=True, reason="tool inconsistency: digit runs split off in camelCase "
-                   "(ReadRegister32 -> read, register, 32) but not in snake_case words")
 def test_split_words_splits_digits_in_snake_case_too():
     assert split_words("read_register32") == ("read", "register", "32")

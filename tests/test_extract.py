@@ -90,8 +90,6 @@ def test_attribute_macros_keep_storage_class_and_return_type():
     assert (f.is_static, f.return_type) == (True, "int")
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: `#define X(s) __attribute__((__section__(s)))` "
-                   "is not learnt as an attribute, so the definition using it is lost")
 def test_definition_with_a_tree_defined_function_like_attribute():
     f = idiom("attributes.c", "probe_flags")
     assert (f.is_static, f.return_type, f.return_kind, f.line) == (True, "int", "int", 27)
@@ -115,8 +113,6 @@ def test_syscall_definition():
     assert (zero.defined_by, zero.params, zero.line) == ("SYSCALL_DEFINE0", [], 18)
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: the type-argument rewrite turns the "
-                   "SYSCALL_DEFINE parameter type `unsigned int` into `unsigned_int`")
 def test_syscall_parameter_types():
     f = function_facts(fixture_text("idioms/syscall.c"), "sys_countwrite")
     assert f.params == [Param("fd", "unsigned int", False), Param("buf", "const char *", True),
@@ -147,8 +143,6 @@ def test_static_inline_in_a_header():
         [("ring_count", 18, "r")]
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: an include guard (#ifndef _X_H) is reported "
-                   "as the variant of every function in the header")
 def test_include_guard_is_not_a_variant():
     assert [f.variant for f in file_facts(fixture_text("idioms/ring.h")).functions] == \
         ["", "", ""]
@@ -277,8 +271,6 @@ def test_type_arguments_string_macros_and_case_ranges_parse():
     assert [(b.kind, b.condition) for b in f.branches] == [("switch", "g->kind")]
 
 
-@pytest.mark.xfail(strict=True, reason="tool gap: a case range of character literals "
-                   "(`case 'a' ... 'z':`) is not rewritten and the definition parses with errors")
 def test_case_range_of_characters_parses():
     src = "int is_lower(int c)\n{\n\tswitch (c) {\n\tcase 'a' ... 'z':\n\t\treturn 1;\n" \
           "\t}\n\treturn 0;\n}\n"
@@ -578,11 +570,9 @@ def test_likely_unwrapped_in_guard_condition():
 def test_indirect_calls_through_ops():
     f = idiom("ops.c", "engine_kick")
     assert [(c.callee, c.line, c.column, c.region, c.arg0) for c in f.calls] == \
-        [("e->ops->start", 16, 9, IND, "e")]
+        [("e->ops->start", 16, 9, IND | RET, "e")]
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: `return e->ops->start(e);` is a 'value' "
-                   "return and the call is not marked RETURNED")
 def test_returned_indirect_call():
     f = idiom("ops.c", "engine_kick")
     assert f.returns[0].kind == ReturnKind.CALL

@@ -179,8 +179,6 @@ def test_function_like_attribute_with_flat_arguments():
     assert "__idiom_used" not in k.attributes
 
 
-@pytest.mark.xfail(strict=True, reason="tool bug: _ATTRIBUTE_TOKEN_RE's lazy `.*?\\)\\)` stops at "
-                   "the first `))`, so an __attribute__ whose argument has parentheses is 'other'")
 @pytest.mark.parametrize("define", [
     b"#define __idiom_section(s) __attribute__((__section__(s)))\n",
     b"#define __idiom_aligned(n) __attribute__((aligned(n)))\n",

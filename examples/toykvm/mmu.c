@@ -49,3 +49,15 @@ int vcpu_enter_guest(struct vcpu *vcpu)
 	vcpu->running = true;
 	return 0;
 }
+
+/* Allocate the page array the first time it is needed. */
+int mmu_ensure_pages(struct mmu *mmu)
+{
+	if (mmu->pages)
+		return 0;
+	mmu->pages = kzalloc(sizeof(u64) * 512, GFP_KERNEL);
+	if (!mmu->pages)
+		return -ENOMEM;
+	mmu->nr_pages = 512;
+	return 0;
+}

@@ -101,3 +101,13 @@ int vcpu_get_id(const struct vcpu *vcpu)
 void vcpu_init_stub(struct vcpu *vcpu)
 {
 }
+
+/* Refuse to go on while the vCPU runs. */
+int vcpu_ensure_stopped(const struct vcpu *vcpu)
+{
+	if (vcpu->running) {
+		pr_err("vcpu %d: still running\n", vcpu->id);
+		return -EBUSY;
+	}
+	return 0;
+}

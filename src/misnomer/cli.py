@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -56,6 +57,11 @@ class _Group(click.Group):
             _fail(str(exc), EXIT_INTERRUPTED)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception:  # a bug: say so, with the traceback for the report, and exit 2
+            traceback.print_exc()
+            _fail("internal error (the traceback above is worth reporting)")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,6 +150,147 @@ def explain(name: str, db: Path | None, fmt: str) -> None:
         click.echo(json.dumps(exp.to_json_obj(), indent=2))
     else:
         click.echo(render_text(exp), nl=False)
+
+
+def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
+    """The tree to index and its database: --db's recorded root, else an index found at or
+    above the path, else the path itself (a directory) or the current directory."""
+    if db is not None and db.exists():
+        index = Index.open_existing(db)
+        try:
+            return index.root.resolve(), db.resolve()
+        finally:
+            index.close()
+    start = paths[0] if paths else Path.cwd()
+    start = start if start.is_dir() else start.parent
+    if db is None:
+        found = find_db(None, start)
+        if found.exists():
+            index = Index.open_existing(found)
+            try:
+                return index.root.resolve(), found.resolve()
+            finally:
+                index.close()
+    root = start.resolve() if len(paths) == 1 and paths[0].is_dir() else Path.cwd().resolve()
+    return root, (db or root / DEFAULT_DB).resolve()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="text: one line per finding (path:line:col: ID symbol "
+              "message); json: versioned; sarif: SARIF 2.1.0 for code scanning.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing "
+              "them.")
+@click.option("--select", multiple=True, metavar="RULE",
+              help="Report only these rules (IDs, ID prefixes or symbols; repeatable).")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Do not report these rules.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
+              help="Hide findings below this confidence (default from config, else 0).")
+@click.option("--diff", "diff_rev", metavar="REV",
+              help="Only functions added or changed since this git revision.")
+@click.option("--changed", is_flag=True,
+              help="Only functions changed in the working tree (same as --diff HEAD).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Report only findings not in this file; if it does not exist, record "
+                   "today's findings in it and report none.")
+@click.option("--update-baseline", is_flag=True, help="Rewrite --baseline with today's "
+              "findings.")
+@click.option("--no-index", is_flag=True, help="Use the index as it is; do not update it.")
+@click.option("-j", "--jobs", type=click.IntRange(0, 256), default=0,
+              help="Parallel parsing processes when indexing (0: one per core).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def check(paths: tuple[Path, ...], db: Path | None, fmt: str, statistics: bool,
+          select: tuple[str, ...], ignore: tuple[str, ...], min_confidence: float | None,
+          diff_rev: str | None, changed: bool, baseline: Path | None, update_baseline: bool,
+          no_index: bool, jobs: int, quiet: bool) -> None:
+    """Report functions whose names say something other than what they do.
+
+    Indexes PATHS as needed (incrementally), learns what each verb means in this tree, and
+    reports names that contradict their functions' behaviour, with evidence.  Exit status: 0
+    when nothing is reported, 1 when something is, 2 on errors.
+    """
+    from .check import CheckOptions, run_check
+    from .reporters import REPORTERS, render_statistics
+    from .rules import ALL_RULES
+
+    root, db_path = _check_root(paths, db)
+    config = load_config(root)
+    reporter = Reporter(quiet=True if quiet else False)
+    if not no_index:
+        run_index(IndexOptions(root=root, db=db_path, jobs=jobs, config=config),
+                  Reporter(quiet=True) if quiet else reporter)
+    scope = []
+    for p in paths:
+        try:
+            scope.append(p.resolve().relative_to(root).as_posix())
+        except ValueError:
+            _fail(f"{p} is outside the indexed tree {root}")
+    options = CheckOptions(select=list(select), ignore=list(ignore),
+                           min_confidence=min_confidence, scope=scope,
+                           diff="HEAD" if changed and not diff_rev else diff_rev,
+                           baseline=baseline, update_baseline=update_baseline)
+    index = Index.open_existing(db_path)
+    try:
+        result = run_check(index, config, options)
+    finally:
+        index.close()
+    if statistics and fmt == "text":
+        click.echo(render_statistics(result.findings), nl=False)
+    else:
+        out = REPORTERS[fmt]().render(result.findings, ALL_RULES, str(root), __version__)
+        click.echo(out, nl=not out.endswith("\n"))
+    if not quiet:
+        notes = [f"{len(result.findings)} finding(s) in {result.functions:,} functions"]
+        for what, n in (("suppressed inline", result.suppressed),
+                        ("below the confidence threshold", result.below_confidence),
+                        ("in the baseline", result.baselined),
+                        ("outside the diff", result.outside_diff)):
+            if n:
+                notes.append(f"{n} {what}")
+        if result.baseline_written:
+            notes.append(f"baseline written to {baseline}")
+        click.echo("; ".join(notes), err=True)
+    sys.exit(EXIT_FINDINGS if result.findings else EXIT_OK)
+
+
+@main.command()
+@click.argument("verb", required=False)
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format (json is a versioned contract).")
+def lexicon(verb: str | None, db: Path | None, fmt: str) -> None:
+    """What each verb means in this tree.
+
+    With VERB: how many functions use it, how their shapes and effects are distributed, and
+    the most-called examples of each sense; an ambiguous verb (two substantial senses) is said
+    to be so.  Without: the top verbs, their dominant sense, and the ambiguous ones.
+    """
+    from .lexicon import build_lexicon, render_entry, render_overview
+
+    index = Index.open_existing(find_db(db))
+    try:
+        config = _config_for(index)
+        lex = build_lexicon(index, config.verbs)
+    finally:
+        index.close()
+    if verb is None:
+        data = lex.overview()
+        click.echo(json.dumps(data, indent=2) if fmt == "json" else render_overview(data),
+                   nl=fmt == "json")
+        return
+    entry = lex.entry(verb.lower())
+    if entry is None:
+        known = sorted(lex.entries, key=lambda v: -lex.entries[v].functions)
+        import difflib
+        close = difflib.get_close_matches(verb.lower(), known, n=5)
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        _fail(f"no function name in this tree uses the verb {verb!r}{hint}", EXIT_FINDINGS)
+    if fmt == "json":
+        click.echo(json.dumps(entry.to_json_obj(), indent=2))
+    else:
+        click.echo(render_entry(entry), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,12 +74,13 @@ class Call:
     region: Region
     branch: int  # index in FunctionFacts.branches of the innermost enclosing arm, or -1
     arg0: str | None  # the first argument when it is a plain identifier or &identifier
+    arg_base: str | None  # the variable the first argument starts from (`dev` in &dev->list)
 
-    ROW = ("callee", "line", "column", "region", "branch", "arg0")
+    ROW = ("callee", "line", "column", "region", "branch", "arg0", "arg_base")
 
     @classmethod
     def from_row(cls, r) -> Call:
-        return cls(r[0], r[1], r[2], Region(r[3]), r[4], r[5])
+        return cls(r[0], r[1], r[2], Region(r[3]), r[4], r[5], r[6])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +133,16 @@ class Branch:
     error_path: bool  # the arm ends in a failure return or a goto to an error label
     top_level: bool  # the if is a statement of the function body itself
     loop_level: bool  # the if is a statement of a loop body (so `continue` skips an element)
+    if_line: int  # the line of the condition (the arm's own line is `line`)
 
     ROW = ("kind", "condition", "line", "column", "end_line", "exit", "exit_value", "exit_text",
-           "error_path", "top_level", "loop_level")
+           "error_path", "top_level", "loop_level", "if_line")
 
     @classmethod
     def from_row(cls, r) -> Branch:
         return cls(r[0], r[1], r[2], r[3], r[4], ExitKind(r[5]) if r[5] else None,
-                   ReturnKind(r[6]) if r[6] else None, r[7], bool(r[8]), bool(r[9]), bool(r[10]))
+                   ReturnKind(r[6]) if r[6] else None, r[7], bool(r[8]), bool(r[9]), bool(r[10]),
+                   r[11])
 
     @property
     def is_guard_shaped(self) -> bool:

@@ -1,12 +1,29 @@
-"""Identifiers as words: ``__skb_vlan_pop`` -> skb, vlan, pop; ``ReadRegister32`` -> read,
-register, 32."""
+"""Names: identifiers as words, the tree's own prefixes, and the verb of each function name.
+
+``__skb_vlan_pop`` -> words skb, vlan, pop; ``ReadRegister32`` -> read, register, 32.
+Prefixes (``kvm_mmu_``, ``skb_``, ``rtl92c_phy_``) are learnt from the tree: leading word
+sequences shared by many functions of a directory, or of the whole tree.  The verb is then
+found after the prefix, in one of the conventions C code uses: ``prefix_verb_object``
+(skb_ensure_writable), ``prefix_object_verb`` (kvm_mmu_reload), ``verb_object``
+(ensure_good_fd), with qualifiers (maybe_, try_, _if_needed, _locked, a leading ``__``) noted
+and set aside.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 
+from .resources import load_toml
+
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
+PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
+GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
+TREE_VERB_MIN = 40  # names using a learnt word in verb position
 
 
 @lru_cache(maxsize=65536)
@@ -19,6 +36,157 @@ def split_words(identifier: str) -> tuple[str, ...]:
             continue
         if part.isalpha() and part.islower():
             words.append(part)
+        elif part.isalnum() and part.islower():
+            words.extend(_split_digits(part))
         else:
             words.extend(w.lower() for w in _CAMEL.findall(part))
     return tuple(words)
+
+
+def _split_digits(part: str) -> list[str]:
+    """register32 -> register, 32; but x86 stays x86 (a single letter is not a word)."""
+    runs = re.findall(r"[a-z]+|\d+", part)
+    out: list[str] = []
+    for run in runs:
+        if out and run.isdigit() and len(out[-1]) == 1 and out[-1].isalpha():
+            out[-1] += run
+        else:
+            out.append(run)
+    return out
+
+
+def _words_uncached(identifier: str) -> tuple[str, ...]:
+    return split_words.__wrapped__(identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    name: str
+    words: tuple[str, ...]
+    prefix: tuple[str, ...]  # the learnt prefix the name starts with
+    verb: str | None
+    role: str  # prefix_verb_object, prefix_object_verb, verb_object, verb, object_verb, none
+    qualifiers: tuple[str, ...]  # internal (leading __), maybe, try, if_needed, locked, ...
+
+
+@dataclass(frozen=True)
+class VerbVocabulary:
+    words: frozenset[str]
+    leading_qualifiers: frozenset[str]
+    trailing_qualifiers: tuple[tuple[str, ...], ...]  # word sequences, longest first
+    promise_sets: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, extra_verbs: list[str] | None = None) -> VerbVocabulary:
+        data = load_toml("verbs.toml")
+        words = set(data["verbs"]["words"]) | set(extra_verbs or [])
+        trailing = sorted((tuple(q.split("_")) for q in data["qualifiers"]["trailing"]),
+                          key=len, reverse=True)
+        return cls(frozenset(words), frozenset(data["qualifiers"]["leading"]), tuple(trailing),
+                   {k: frozenset(v) for k, v in data["promises"].items()})
+
+    def promises(self, verb: str | None, promise: str) -> bool:
+        return verb is not None and verb in self.promise_sets.get(promise, ())
+
+
+class NameModel:
+    """Prefixes and verbs learnt from all the function names of a tree."""
+
+    def __init__(self, vocabulary: VerbVocabulary) -> None:
+        self.vocab = vocabulary
+        self.dir_prefixes: dict[str, set[tuple[str, ...]]] = {}
+        self.global_prefixes: set[tuple[str, ...]] = set()
+        self.tree_verbs: set[str] = set()
+        self.verbs = set(vocabulary.words)
+
+    @classmethod
+    def learn(cls, names_by_dir: dict[str, list[str]],
+              vocabulary: VerbVocabulary) -> NameModel:
+        model = cls(vocabulary)
+        verbs = vocabulary.words
+        global_counts: Counter = Counter()
+        global_dirs: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for directory, names in names_by_dir.items():
+            counts: Counter = Counter()
+            for name in set(names):
+                words = split_words(name)
+                for k in range(1, min(4, len(words))):
+                    seq = words[:k]
+                    if seq[-1] in verbs or seq[-1].isdigit() and k == 1:
+                        break  # a verb ends the prefix
+                    counts[seq] += 1
+            need = max(PREFIX_MIN_FUNCTIONS, PREFIX_MIN_SHARE * len(set(names)))
+            learnt = {seq for seq, n in counts.items() if n >= need}
+            if learnt:
+                model.dir_prefixes[directory] = learnt
+            for seq, n in counts.items():
+                global_counts[seq] += n
+                global_dirs[seq].add(directory)
+        model.global_prefixes = {seq for seq, n in global_counts.items()
+                                 if n >= GLOBAL_PREFIX_MIN and len(global_dirs[seq]) >= 2}
+        model._learn_tree_verbs(names_by_dir)
+        return model
+
+    def _learn_tree_verbs(self, names_by_dir: dict[str, list[str]]) -> None:
+        """Words the tree itself uses in verb position: right after a prefix and followed by
+        an object, in many names of several directories, and never part of a prefix."""
+        prefix_words = {w for seqs in self.dir_prefixes.values() for seq in seqs for w in seq}
+        prefix_words |= {w for seq in self.global_prefixes for w in seq}
+        position: Counter = Counter()
+        dirs: dict[str, set[str]] = defaultdict(set)
+        for directory, names in names_by_dir.items():
+            for name in set(names):
+                words = split_words(name)
+                prefix = self._prefix(words, directory)
+                rest = words[len(prefix):]
+                if prefix and len(rest) >= 2 and rest[0].isalpha() and len(rest[0]) > 2:
+                    position[rest[0]] += 1
+                    dirs[rest[0]].add(directory)
+        self.tree_verbs = {w for w, n in position.items()
+                           if n >= TREE_VERB_MIN and len(dirs[w]) >= 5 and w not in prefix_words
+                           and w not in self.vocab.words and _looks_like_a_verb(w)}
+        self.verbs |= self.tree_verbs
+
+    def _prefix(self, words: tuple[str, ...], directory: str) -> tuple[str, ...]:
+        best: tuple[str, ...] = ()
+        local = self.dir_prefixes.get(directory, ())
+        for k in range(min(3, len(words) - 1), 0, -1):
+            seq = words[:k]
+            if seq in local or seq in self.global_prefixes:
+                best = seq
+                break
+        return best
+
+    def parse(self, name: str, directory: str = "") -> NameParts:
+        words = split_words(name)
+        qualifiers: list[str] = []
+        if name.startswith("__"):
+            qualifiers.append("internal")
+        prefix = self._prefix(words, directory)
+        rest = list(words[len(prefix):])
+        while len(rest) > 1 and rest[0] in self.vocab.leading_qualifiers:
+            qualifiers.append(rest.pop(0))
+        for q in self.vocab.trailing_qualifiers:
+            if len(rest) > len(q) and tuple(rest[-len(q):]) == q:
+                qualifiers.append("_".join(q))
+                del rest[-len(q):]
+                break
+        verbs = self.verbs
+        verb, role = None, "none"
+        if rest and rest[0] in verbs:
+            verb = rest[0]
+            role = ("prefix_verb" if len(rest) == 1 else "prefix_verb_object") if prefix else \
+                ("verb" if len(rest) == 1 else "verb_object")
+        elif rest and rest[-1] in verbs:
+            verb, role = rest[-1], "prefix_object_verb" if prefix else "object_verb"
+        else:
+            for w in rest[1:-1]:
+                if w in verbs:
+                    verb, role = w, "prefix_object_verb" if prefix else "object_verb"
+                    break
+        return NameParts(name, words, prefix, verb, role, tuple(qualifiers))
+
+
+def _looks_like_a_verb(word: str) -> bool:
+    """English verb endings, to keep nouns that sit after prefixes (dev, irq, reg) out."""
+    return word.endswith(("ize", "ise", "ify", "ate", "en")) and len(word) > 4

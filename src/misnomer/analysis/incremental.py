@@ -71,6 +71,8 @@ def analyze_changes(index: Index, table: PrimitiveTable, changes: ChangeLog) -> 
                          "confidence) VALUES (?, ?, ?, ?)", verdicts.rows)
         conn.executemany("INSERT OR REPLACE INTO macro_effects(name, effects) VALUES (?, ?)",
                          verdicts.macros)
+        conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
+                     "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -19,10 +19,11 @@ from ..facts import FunctionFacts, Region, ReturnKind, TargetKind
 from .primitives import Effect, PrimitiveTable
 
 # Call / write / return / branch row column positions (see misnomer.facts).
-C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0 = range(6)
+C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0, C_ARG_BASE = range(7)
 W_TARGET, W_BASE, W_KIND, W_OP, W_LINE, W_COL, W_REGION, W_BRANCH = range(8)
 R_KIND, R_TEXT, R_CALLEE, R_LINE, R_COL, R_REGION, R_BRANCH = range(7)
-B_KIND, B_COND, B_LINE, B_COL, B_END, B_EXIT, B_VALUE, B_TEXT, B_ERROR, B_TOP, B_LOOP = range(11)
+(B_KIND, B_COND, B_LINE, B_COL, B_END, B_EXIT, B_VALUE, B_TEXT, B_ERROR, B_TOP, B_LOOP,
+ B_IF_LINE) = range(12)
 
 _ERROR = int(Region.ERROR_PATH)
 _LOOP = int(Region.LOOP)
@@ -61,6 +62,7 @@ class Site:
     region: int  # misnomer.facts.Region bits
     cover: int  # line of the state test that this change sits behind, 0 when none
     effects: int  # known effect bits (CALL sites: filled in from the call graph)
+    base: str = ""  # the variable written through, or the first argument's variable
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +80,15 @@ class ShapeInputs:
     void: bool = False
     returns: list[tuple[str, str, str, int]] = field(default_factory=list)  # kind, callee, text, line
     sites: list[Site] = field(default_factory=list)
-    guards: list[int] = field(default_factory=list)  # lines of early success returns on state
+    # early success returns on a state test: (line of the if, variables the test reads)
+    guards: list[tuple[int, list[str]]] = field(default_factory=list)
     logs: list[int] = field(default_factory=list)  # lines of logging calls
     out_params: list[str] = field(default_factory=list)
     line: int = 0  # the function's line, for reasons that point at the whole function
 
     def to_json(self) -> str:
         return json.dumps([int(self.empty), int(self.void), self.returns,
-                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects]
+                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects, s.base]
                             for s in self.sites], self.guards, self.logs, self.out_params,
                            self.line], separators=(",", ":"), ensure_ascii=False)
 
@@ -93,7 +96,7 @@ class ShapeInputs:
     def from_json(cls, text: str) -> ShapeInputs:
         e, v, rets, sites, guards, logs, outs, line = json.loads(text)
         return cls(bool(e), bool(v), [tuple(r) for r in rets], [Site(*s) for s in sites],
-                   guards, logs, outs, line)
+                   [(g[0], g[1]) for g in guards], logs, outs, line)
 
 
 @dataclass(slots=True)
@@ -119,7 +122,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     """The local summary of one function."""
     effects = 0
     evidence: list[Evidence] = []
-    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects)
+    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base)
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
     all_params = {p.name for p in ff.params if p.name}
     # parameter -> writes through it: (line, text, region, arm)
@@ -151,7 +154,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             if verdict & _MUTATES:
                 effects |= _MUTATES
                 evidence.append(Evidence("mutates", line, f"{callee}() (indirect; by its name)"))
-                raw_sites.append((INDIRECT, callee, line, region, arm, _MUTATES))
+                raw_sites.append((INDIRECT, callee, line, region, arm, _MUTATES,
+                                  row[C_ARG_BASE] or ""))
             elif verdict & _UNKNOWN:
                 effects |= _UNKNOWN
             continue
@@ -164,7 +168,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 continue  # X_get()/X_put() in one function cancel out
             if region & _RETURNED:
                 returned.add(callee)
-            raw_sites.append((CALL, callee, line, region, arm, 0))
+            raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or ""))
             continue
         bits = int(prim.effects)
         if not bits:
@@ -183,7 +187,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 evidence.append(Evidence("mutates", line, f"{callee}() without its release"
                                          if key is None or key[1] else
                                          f"{callee}() releases what the caller took"))
-                raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES))
+                raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES,
+                                  row[C_ARG_BASE] or ""))
             continue
         if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
@@ -196,7 +201,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 continue
         if bits & _FREES and region & _ERROR and not bits & _ALLOCATES:
             # freeing on the error path: the cleanup of what this function allocated
-            raw_sites.append((PRIMITIVE, callee, line, region, arm, bits))
+            raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or ""))
             continue
         if bits & _ALLOCATES:
             evidence.append(Evidence("allocates", line, f"{callee}()"))
@@ -206,7 +211,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             evidence.append(Evidence("mutates", line, f"{callee}()"))
         bits |= _MUTATES if bits & (_ALLOCATES | _FREES) else 0
         effects |= bits
-        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits))
+        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or ""))
 
     for row in ff.write_rows:
         kind = row[W_KIND]
@@ -224,7 +229,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         effects |= _MUTATES
         what = "global" if kind == _GLOBAL else "through a pointer"
         evidence.append(Evidence("mutates", line, f"{target} {row[W_OP]} ... ({what})"))
-        raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES))
+        raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES, base))
 
     # A pointer parameter that is only ever written is an out-parameter: C's second return.
     out_params = []
@@ -239,11 +244,11 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         effects |= _MUTATES
         for line, text, region, arm in writes:
             evidence.append(Evidence("mutates", line, f"{text} (through parameter {name})"))
-            raw_sites.append((WRITE, text, line, region, arm, _MUTATES))
+            raw_sites.append((WRITE, text, line, region, arm, _MUTATES, name))
     if ff.asm:
         effects |= _MUTATES
         evidence.append(Evidence("mutates", ff.line, f"{ff.asm} inline assembly statement(s)"))
-        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES))
+        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES, ""))
 
     returns = []
     predicate = ff.return_kind == "bool"
@@ -266,7 +271,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                and all(r[R_KIND] in _CONSTANT_LIKE for r in ff.return_rows)),
         void=ff.return_kind == "void", returns=returns,
         sites=_sites(raw_sites, branches, state_tests, ff.loop_rows),
-        guards=[b[B_LINE] for i, b in enumerate(branches)
+        guards=[(b[B_IF_LINE], condition_variables(b[B_COND])) for i, b in enumerate(branches)
                 if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
                 b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i] and
                 not _any_between(site_lines, b[B_LINE], b[B_END])],
@@ -294,27 +299,50 @@ def _tests_absence(condition: str) -> bool:
 
 def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
            loops: list[tuple]) -> list[Site]:
-    """Sites with the line of the state test each sits behind: its innermost arm's condition,
-    or a `continue` on a state test earlier in the same loop body."""
-    loop_guards = [b[B_LINE] for i, b in enumerate(branches)
+    """Sites with the line of the state test each sits behind: the then-arm of an if that
+    tests state, or a `continue` on a state test earlier in the same loop body -- provided the
+    change touches what the test reads (`if (!p->buf) p->buf = ...`: an ensure; `if (dp->x)
+    continue;` before an unrelated call: a search loop's filter)."""
+    loop_guards = [i for i, b in enumerate(branches)
                    if b[B_KIND] == "then" and b[B_LOOP] and state_tests[i] and
                    b[B_EXIT] == "continue"]
     loop_lines = sorted(lp[1] for lp in loops)
+    tested: dict[int, list[str]] = {}
     sites = []
-    for kind, name, line, region, arm, bits in sorted(raw, key=lambda s: s[2]):
+    for kind, name, line, region, arm, bits, base in sorted(raw, key=lambda s: s[2]):
         cover = 0
-        # Behind a state test: in the then-arm of an if that tests state (an else-arm acts
-        # when the state does *not* hold, so it is no guard), or after a `continue` on a state
-        # test earlier in the same loop body.
+        # An else-arm acts when the state does *not* hold: no guard.  Freeing under a null
+        # test is a teardown's care, not an ensure.
         if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] == "then" and \
                 _tests_absence(branches[arm][B_COND]) and \
-                not (bits & _FREES and not bits & _ALLOCATES):
-            cover = branches[arm][B_LINE]
-        elif loop_guards and region & _LOOP:
+                not (bits & _FREES and not bits & _ALLOCATES) and \
+                base in _tested(tested, branches, arm):
+            cover = branches[arm][B_IF_LINE]
+        elif loop_guards and region & _LOOP and base:
             start = max((ln for ln in loop_lines if ln <= line), default=-1)
-            cover = next((g for g in loop_guards if start <= g < line), 0)
-        sites.append(Site(kind, name, line, region, cover, bits))
+            cover = next((branches[g][B_IF_LINE] for g in loop_guards
+                          if start <= branches[g][B_LINE] < line and
+                          base in _tested(tested, branches, g)), 0)
+        sites.append(Site(kind, name, line, region, cover, bits, base))
     return sites
+
+
+def _tested(cache: dict[int, list[str]], branches: list[tuple], arm: int) -> list[str]:
+    if arm not in cache:
+        cache[arm] = condition_variables(branches[arm][B_COND])
+    return cache[arm]
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*(?!\w|\s*\()")
+
+
+def condition_variables(condition: str) -> list[str]:
+    """Variables a condition reads (not the functions it calls, not upper-case constants)."""
+    return sorted({w for w in _IDENTIFIER.findall(condition)
+                   if not w.isupper() and w not in _C_WORDS})
+
+
+_C_WORDS = frozenset({"sizeof", "NULL", "true", "false", "likely", "unlikely"})
 
 
 def _arg_target(arg0: str | None, pointer_params: set[str]) -> str | None:

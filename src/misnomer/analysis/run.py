@@ -156,6 +156,8 @@ def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: arra
         conn.executemany("INSERT INTO callers(name, function_ids) VALUES (?, ?)",
                          ((name, json.dumps(ids.tolist()))
                           for name, ids in sorted(analysis.callers.items())))
+        conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
+                     "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -63,7 +63,8 @@ def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: Primiti
     main = []
     for s in inputs.sites:
         if s.kind == CALL:
-            s = Site(s.kind, s.name, s.line, s.region, s.cover, int(callee_effects(s.name)))
+            s = Site(s.kind, s.name, s.line, s.region, s.cover, int(callee_effects(s.name)),
+                     s.base)
         if s.effects & _STATE and not s.region & _ERROR:
             main.append(s)
     if main:
@@ -134,9 +135,11 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
     if not acting:
         return ShapeVerdict(Shape.ENSURE, composed, composed=True)
     first = acting[0].line
-    # A guard: an early success return on a state test before the first state change.
-    for guard in inputs.guards:
-        if guard < first:
+    touched = {s.base for s in acting if s.base}
+    # A guard: an early success return on a state test before the first state change, where
+    # the change touches what the test reads.
+    for guard, variables in inputs.guards:
+        if guard < first and touched.intersection(variables):
             reasons = [Reason(guard, "returns without acting when the state already holds")]
             reasons += [Reason(s.line, f"otherwise changes state: {_describe(s)}")
                         for s in acting[:3]]

@@ -20,7 +20,10 @@ _UPPER_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]*")
 _BOOL_OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">")
 _FAILURE_CALLS = frozenset({"ERR_PTR", "ERR_CAST", "ERR_PTR_PCPU", "PTR_ERR"})
 _MEMBER_CALL_HEAD = re.compile(r"([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)\s*\(")
-_CAST = re.compile(r"\(\s*(?:(?:const|volatile|struct|union|enum|unsigned|signed)\s+)*[A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*\s*\**\s*\)")
+# a cast: a pointer type, or a type spelt with a keyword -- `(p)` alone is just parentheses
+_CAST = re.compile(r"\(\s*(?:(?:const|volatile|struct|union|enum|unsigned|signed)\s+)*"
+                   r"[A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*\s*\*+\s*\)|"
+                   r"\(\s*(?:struct|union|enum|unsigned|signed|const|volatile)\s+[\w\s]+\)")
 # lvalue text -> (leading derefs, base identifier); casts and parentheses are skipped
 _LVALUE = re.compile(r"^[\s(*&]*(?:\(\s*[\w\s*]+\)\s*)?[\s(*]*([A-Za-z_]\w*)")
 _CONDITION_MAX = 200

@@ -30,6 +30,7 @@ _STORAGE_RE = re.compile(r"\b(static|inline|__inline__|__inline|extern)\b")
 _GOTO_LABEL_RE = re.compile(rb"goto\s+([A-Za-z_]\w*)")
 _ASSIGN_OP_RE = re.compile(rb"\s*(<<=|>>=|[-+*/%&|^]?=)")
 _ARG0_RE = re.compile(rb"\s*\(\s*(&?\s*[A-Za-z_]\w*)\s*[,)]")
+_ARG_BASE_RE = re.compile(rb"\s*\(\s*[&*(\s]*([A-Za-z_]\w*)")
 _WORD_RE = re.compile(rb"[A-Za-z_]\w*")
 _WS = re.compile(r"\s+")
 _START = attrgetter("start_byte")
@@ -194,6 +195,7 @@ class FileExtractor:
             if not ok:
                 self._describe_by_walking(facts[i], fnodes[i])
         self.params = [{p.name: p.is_pointer for p in f.params if p.name} for f in facts]
+        self.return_kinds = [f.return_kind for f in facts]
         src = self.src
         self.globals = {src[n.start_byte:n.end_byte].decode("utf-8", "replace")
                         for n in caps.get("global", [])}
@@ -371,11 +373,12 @@ class FileExtractor:
             ex = arm_exit.get(ai)
             line, col = lines.at(start)
             end_line = line + src.count(b"\n", start, end)
+            if_line = line - src.count(b"\n", key, start) if 0 <= key <= start else line
             self.arm_local[ai] = len(rows)
             rows.append((kind, condition, line, col, end_line,
                          ex[0] if ex else None, ex[1] if ex else None, ex[2] if ex else "",
                          int(bool(ex and ex[3])), int(kind == "then" and key in top),
-                         int(kind == "then" and key in loop_level)))
+                         int(kind == "then" and key in loop_level), if_line))
 
     def _errors_passed_on(self, rets: list[Node], arms: list[tuple], conds: list[Node]) -> None:
         """`if (ret) return ret;` returns an error code: the value tested is the one returned."""
@@ -388,6 +391,9 @@ class FileExtractor:
         for r, owner in zip(candidates, owners):
             if owner < 0 or arms[owner][2] != "then" or arms[owner][3] is None:
                 continue
+            fi = self._owner(r.start_byte)
+            if fi < 0 or self.return_kinds[fi] == "bool":
+                continue  # `if (rc) return rc;` in a predicate answers true
             cond = arms[owner][3]
             test = normalize_condition(src[cond.start_byte:cond.end_byte].decode(
                 "utf-8", "replace")).replace(" ", "")
@@ -427,6 +433,7 @@ class FileExtractor:
         lines = _Lines(src)
         arm_local, returned = self.arm_local, self.returned_calls
         arg0_match = _ARG0_RE.match
+        base_match = _ARG_BASE_RE.match
         for fi, k, n in self._owned(nodes):
             start, end = starts[k], n.end_byte
             arm = arms[k]
@@ -446,8 +453,10 @@ class FileExtractor:
                     r |= _RETURNED
             m = arg0_match(src, end)
             first = m.group(1).decode("utf-8", "replace").replace(" ", "") if m else None
+            m = base_match(src, end)
+            base = m.group(1).decode("utf-8", "replace") if m else None
             line, col = lines.at(start)
-            facts[fi].call_rows.append((callee, line, col, r, arm, first))
+            facts[fi].call_rows.append((callee, line, col, r, arm, first, base))
 
     def _writes(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps

@@ -28,6 +28,18 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def analysis_fingerprint() -> str:
+    """Changes whenever the code that turns stored rows into verdicts changes."""
+    h = hashlib.sha1()
+    package = resources.files("misnomer")
+    for part in sorted(package.joinpath("analysis").iterdir(), key=lambda p: p.name):
+        if part.name.endswith(".py"):
+            h.update(part.name.encode())
+            h.update(part.read_bytes())
+    h.update(package.joinpath("data", "primitives.toml").read_bytes())
+    return h.hexdigest()
+
+
 class CFrontEnd:
     """Holds what is compiled once per process: the parser, the query, the rewriter."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..analysis.primitives import PrimitiveTable
 from ..analysis.incremental import NeedFullAnalysis, analyze_changes
 from ..analysis.run import analyze
-from ..c.frontend import code_fingerprint
+from ..c.frontend import analysis_fingerprint, code_fingerprint
 from ..c.macros import MacroKnowledge, builtin_knowledge, learn_macros
 from ..config import Config
 from ..errors import MisnomerError
@@ -126,6 +126,7 @@ class _Run:
             self.reporter.note("the index was built by other extraction code or primitives; "
                                "re-indexing every file")
             index.conn.execute("UPDATE files SET mtime_ns = -1, sha1 = NULL")
+            index.set_meta("analysis_state", "stale")  # stored facts are another code's
             stored = index.files()
         index.set_meta("parse_fingerprint", fingerprint)
         to_read: list[str] = []
@@ -138,7 +139,8 @@ class _Run:
                 present.discard(rel)  # vanished between listing and stat: deleted below
                 summary.skipped.append((rel, "disappeared while indexing"))
                 continue
-            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+            if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns \
+                    and not _retry(row, st.st_size, opts.max_file_size):
                 if row.status == "skipped":
                     summary.skipped.append((rel, row.reason or "skipped"))
                 else:
@@ -150,7 +152,10 @@ class _Run:
 
         writer = Writer(index, first_run=not stored)
         analysis_stale = index.meta("analysis_state") != "ok" or \
-            index.meta("primitives_fingerprint") != self.table.fingerprint
+            index.meta("primitives_fingerprint") != self.table.fingerprint or \
+            index.meta("analysis_fingerprint") != analysis_fingerprint()
+        if analysis_stale:
+            writer.track_changes = False  # a full analysis follows anyway
         try:
             if deleted:
                 with writer.transaction():
@@ -162,6 +167,8 @@ class _Run:
             knowledge = self._knowledge(hint_results)
             to_parse = [r.path for r in hint_results.values() if r.status == "changed"]
             to_parse += self._reparse_for_macros(knowledge, stored, set(to_parse))
+            if len(to_parse) > max(2000, len(present) // 10):
+                writer.track_changes = False  # too much changed: analyse everything afresh
             if to_parse:
                 # Largest first, so that no process is left with a big file at the end.
                 sizes = {p: r.size for p, r in hint_results.items()}
@@ -190,7 +197,8 @@ class _Run:
     def _analyse(self, writer: Writer, stale_before: bool) -> None:
         """Incremental when this run's changes are all we need to account for, else full."""
         index, summary = self.index, self.summary
-        if not stale_before and not writer.first_run and writer.changes:
+        if not stale_before and not writer.first_run and writer.track_changes and \
+                writer.changes:
             try:
                 summary.analysed = analyze_changes(index, self.table, writer.changes)
                 summary.analysis = "incremental"
@@ -200,6 +208,7 @@ class _Run:
             summary.analysis = "full"
             summary.analysed = analyze(index, self.table, self.reporter)
         index.set_meta("primitives_fingerprint", self.table.fingerprint)
+        index.set_meta("analysis_fingerprint", analysis_fingerprint())
         index.set_meta("analysis_state", "ok")
 
     # --- phase one: hashes and macro hints -------------------------------------------------
@@ -282,6 +291,12 @@ class _Run:
         return ctx.Pool(self.jobs, initializer=worker.init, initargs=(
             str(self.root), self.options.max_file_size, self.options.all_macros, knowledge,
             self.options.config.primitives or None))
+
+
+def _retry(row, size: int, max_bytes: int) -> bool:
+    """A file skipped as too large is worth reading again once the limit allows it."""
+    return row.status == "skipped" and (row.reason or "").startswith("too large") and \
+        size <= max_bytes
 
 
 def _chunk(items: list, jobs: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,11 @@ class FunctionRow:
         return not self.is_static or self.path.endswith(".h")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, wait: float = 60.0) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=60000")
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn = sqlite3.connect(str(path), timeout=wait, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        _journal_mode_wal(conn, wait)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")
@@ -75,6 +76,20 @@ def connect(path: Path) -> sqlite3.Connection:
         raise IncompatibleIndex(f"{path} is not a usable SQLite database ({exc}); name another "
                                 f"file with --db, or delete it and run `misnomer index`") from exc
     return conn
+
+
+def _journal_mode_wal(conn: sqlite3.Connection, wait: float) -> None:
+    """Switching to WAL needs the database to itself, and SQLite does not wait for that on its
+    own: another process writing a new database answers 'database is locked' at once."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 class Index:
@@ -137,7 +152,7 @@ class Index:
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
                 return None
-            raise IncompatibleIndex(f"{self.path} is not a readable SQLite database ({exc}); "
+            raise IncompatibleIndex(f"{self.path} is not a usable SQLite database ({exc}); "
                                     f"delete it and run `misnomer index` again") from exc
         if not row:
             return None

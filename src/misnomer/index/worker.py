@@ -71,8 +71,9 @@ def _read(path: str) -> tuple[bytes | None, FileResult | None, os.stat_result | 
     try:
         st = os.stat(full)
         if not stat.S_ISREG(st.st_mode):
-            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            return None, FileResult(path, "skipped", f"is {what}", 0, st.st_mtime_ns), st
+            what = "is a directory" if stat.S_ISDIR(st.st_mode) else \
+                "not a regular file (a FIFO, socket or device)"
+            return None, FileResult(path, "skipped", what, 0, st.st_mtime_ns), st
         if st.st_size > _state.max_bytes:
             return None, FileResult(path, "skipped", f"too large ({st.st_size / MIB:.1f} MiB; "
                                     f"the limit is {_state.max_bytes / MIB:g} MiB, "

@@ -58,6 +58,7 @@ class Writer:
         self.skipped: list[tuple[str, str]] = []
         self._in_tx = False
         self.changes = ChangeLog()
+        self.track_changes = not first_run
         self.file_ids = {path: fid for fid, path in self.conn.execute(
             "SELECT id, path FROM files")}
         self.next_file_id = (self.conn.execute("SELECT max(id) FROM files").fetchone()[0] or 0) + 1
@@ -99,6 +100,17 @@ class Writer:
         if self.first_run:
             return
         c = self.conn
+        if self.track_changes:
+            self._remember(file_id)
+        c.execute("DELETE FROM analysis WHERE function_id IN "
+                  "(SELECT id FROM functions WHERE file_id = ?)", (file_id,))
+        c.execute("DELETE FROM functions WHERE file_id = ?", (file_id,))
+        c.execute("DELETE FROM macros WHERE file_id = ?", (file_id,))
+        c.execute("DELETE FROM macro_hints WHERE file_id = ?", (file_id,))
+
+    def _remember(self, file_id: int) -> None:
+        """What incremental analysis compares against: the file's functions and macros."""
+        c = self.conn
         self.changes.removed.extend(OldFunction(*row) for row in c.execute(
             "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
             "f.returned, f.shape_inputs, a.shape, a.effects, a.confidence FROM functions f "
@@ -106,11 +118,6 @@ class Writer:
             "WHERE f.file_id = ?", (file_id,)))
         self.changes.macro_names.update(r[0] for r in c.execute(
             "SELECT name FROM macros WHERE file_id = ?", (file_id,)))
-        c.execute("DELETE FROM analysis WHERE function_id IN "
-                  "(SELECT id FROM functions WHERE file_id = ?)", (file_id,))
-        c.execute("DELETE FROM functions WHERE file_id = ?", (file_id,))
-        c.execute("DELETE FROM macros WHERE file_id = ?", (file_id,))
-        c.execute("DELETE FROM macro_hints WHERE file_id = ?", (file_id,))
 
     def delete_file(self, file_id: int) -> None:
         self.delete_contents(file_id)
@@ -161,9 +168,10 @@ class Writer:
             fid = self._file_row(res)
             for row in res.functions:
                 functions.append((self.next_function_id, fid) + row)
-                self.changes.added.append(self.next_function_id)
+                if self.track_changes:
+                    self.changes.added.append(self.next_function_id)
                 self.next_function_id += 1
-            if not self.first_run:
+            if self.track_changes:
                 self.changes.macro_names.update(m[0] for m in res.macros)
             macros.extend((fid,) + m for m in res.macros)
             hints.extend((fid,) + h for h in res.hints)

@@ -1,0 +1,55 @@
+"""The rules of `misnomer check`, one module per family; IDs come in blocks per family:
+MN1xx the verb against the shape, MN2xx effects a verb promises, MN3xx conventions,
+MN4xx namesakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding, Rule
+from . import conventions, namesakes, promises, shapes
+from .base import CheckContext, FunctionView
+
+PER_FUNCTION = (shapes, promises, conventions)
+WHOLE_TREE = (namesakes,)
+ALL_RULES: list[Rule] = [r for m in PER_FUNCTION + WHOLE_TREE for r in m.RULES]
+BY_ID = {r.id: r for r in ALL_RULES}
+BY_SYMBOL = {r.symbol: r for r in ALL_RULES}
+
+
+def rules_matching(selectors: list[str]) -> set[str]:
+    """Rule ids named by selectors: ids (MN101), id prefixes (MN1, MN), symbols, or ALL."""
+    chosen = set()
+    for sel in selectors:
+        sel = sel.strip()
+        if sel.upper() == "ALL":
+            chosen.update(BY_ID)
+        elif sel in BY_SYMBOL:
+            chosen.add(BY_SYMBOL[sel].id)
+        elif sel.upper().startswith("MN"):
+            found = {i for i in BY_ID if i.startswith(sel.upper())}
+            if not found:
+                raise KeyError(sel)
+            chosen.update(found)
+        else:
+            raise KeyError(sel)
+    return chosen
+
+
+def check_function(fn: FunctionView, ctx: CheckContext, enabled: set[str]) -> Iterator[Finding]:
+    for module in PER_FUNCTION:
+        if any(r.id in enabled for r in module.RULES):
+            for finding in module.check(fn, ctx):
+                if finding.rule.id in enabled:
+                    yield finding
+
+
+def check_tree(functions: list[FunctionView], ctx: CheckContext,
+               enabled: set[str]) -> Iterator[Finding]:
+    for module in WHOLE_TREE:
+        if any(r.id in enabled for r in module.RULES):
+            yield from module.find(functions, ctx)
+
+
+__all__ = ["ALL_RULES", "BY_ID", "BY_SYMBOL", "CheckContext", "FunctionView", "rules_matching",
+           "check_function", "check_tree"]

@@ -1,0 +1,125 @@
+"""What every rule sees: one analysed function (:class:`FunctionView`) and the tree around it
+(:class:`CheckContext`: the lexicon, the name model, the index for evidence).
+
+Rules are pure functions ``check(fn, ctx) -> Iterable[Finding]``; they never filter by
+configuration, suppressions or confidence -- :mod:`misnomer.check` does that in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..analysis.local import ShapeInputs
+from ..analysis.primitives import Effect, PrimitiveTable
+from ..analysis.shape import ShapeVerdict, decide_shape
+from ..findings import Evidence, Finding, Rule
+from ..index.store import Index
+from ..lexicon import Lexicon, VerbEntry
+from ..names import NameParts, VerbVocabulary
+from ..oracle import IndexOracle
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionView:
+    id: int
+    name: str
+    file: str
+    line: int
+    column: int
+    end_line: int
+    shape: str
+    effects: Effect
+    confidence: float
+    is_static: bool
+    is_exported: bool
+    return_kind: str
+    variant: str
+    parts: NameParts
+    callers: int
+
+    @property
+    def verb(self) -> str | None:
+        return self.parts.verb
+
+    @property
+    def visible(self) -> bool:
+        return not self.is_static or self.file.endswith(".h")
+
+
+@dataclass
+class CheckContext:
+    index: Index
+    lexicon: Lexicon
+    vocab: VerbVocabulary
+    table: PrimitiveTable
+    oracle: IndexOracle = field(init=False)
+    _inputs: dict[int, tuple] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.oracle = IndexOracle(self.index, self.table)
+
+    def entry(self, fn: FunctionView) -> VerbEntry | None:
+        return self.lexicon.entry(fn.verb) if fn.verb else None
+
+    def verdict(self, fn: FunctionView) -> tuple[ShapeInputs, ShapeVerdict]:
+        """The shape decision again, with its reasons (from the stored shape inputs)."""
+        hit = self._inputs.get(fn.id)
+        if hit is None:
+            file_id, own, has_error, inputs_json = self.index.conn.execute(
+                "SELECT file_id, own_effects, has_error, shape_inputs FROM functions "
+                "WHERE id = ?", (fn.id,)).fetchone()
+            inputs = ShapeInputs.from_json(inputs_json)
+            verdict = decide_shape(inputs, Effect(own), fn.effects, self.table,
+                                   self.oracle.effects_for(file_id),
+                                   self.oracle.shape_for(file_id), bool(has_error))
+            hit = self._inputs[fn.id] = (inputs, verdict)
+        return hit
+
+    def finding(self, rule: Rule, fn: FunctionView, message: str,
+                evidence: list[Evidence], confidence: float) -> Finding:
+        return Finding(rule=rule, function=fn.name, file=fn.file, line=fn.line,
+                       column=fn.column, end_line=fn.line, end_column=fn.column + len(fn.name),
+                       message=message, evidence=tuple(evidence),
+                       confidence=round(max(0.0, min(1.0, confidence)), 2))
+
+    def reasons(self, fn: FunctionView, limit: int = 4) -> list[Evidence]:
+        _, verdict = self.verdict(fn)
+        return [Evidence(fn.file, r.line, r.text) for r in verdict.reasons[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Others:
+    """The verb's meaning among the tree's *other* functions (the one judged left out)."""
+
+    functions: int
+    counts: dict[str, int]
+
+    def share(self, *shapes: str) -> float:
+        if not self.functions:
+            return 0.0
+        return sum(self.counts.get(s, 0) for s in shapes) / self.functions
+
+
+def others(fn: FunctionView, entry: VerbEntry | None) -> Others:
+    if entry is None:
+        return Others(0, {})
+    counts = {s.shape: s.count for s in entry.senses}
+    if counts.get(fn.shape):
+        counts[fn.shape] -= 1
+    return Others(max(0, entry.functions - 1), counts)
+
+
+def pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def meaning(entry: VerbEntry, shape: str) -> str:
+    """'action-shaped in 212 of 240 functions (88%)'"""
+    return (f"{shape}-shaped in {entry.count(shape)} of {entry.functions} functions "
+            f"({pct(entry.share(shape))})")
+
+
+def lexicon_evidence(fn: FunctionView, entry: VerbEntry) -> Evidence:
+    senses = ", ".join(f"{s.shape} {s.count}" for s in entry.senses[:4])
+    return Evidence(fn.file, fn.line, f"'{entry.verb}' in this tree: {entry.functions} "
+                                      f"functions ({senses})")

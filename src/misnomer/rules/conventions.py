@@ -1,0 +1,56 @@
+"""MN3xx: conventions of the kernel's coding style.
+
+Documentation/process/coding-style.rst, section 16 ("Function return values and names"):
+if the name of a function is an action or an imperative command, the function should return
+an error-code integer; if the name is a predicate, it should return a "succeeded" boolean.
+Applied to functions other files can call (non-static, or in headers) by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Evidence, Finding, Rule
+from .base import CheckContext, FunctionView
+
+RETURN_CONVENTION = Rule(
+    id="MN301", symbol="return-convention", name="return-convention", family="convention",
+    message="{name}(): {problem} (kernel coding style, section 16: action names return an "
+            "error code, predicate names return bool)",
+    description=(
+        "Linux's coding style asks that a function named for an action or an imperative "
+        "command (init, register, start, add, ...) return an error-code int, and that a "
+        "function named as a predicate (is, has, can, ...) return a boolean.  Mixing them up "
+        "turns `if (foo_init(x))` and `if (foo_is_ready(x))` into opposite tests.  Only "
+        "functions visible to other files are checked."),
+    bad_example=(
+        "bool port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn false;\n"
+        "\tlist_add(&p->node, &ports);\n\treturn true;\n}\n"),
+    good_example=(
+        "int port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn -EINVAL;\n"
+        "\tlist_add(&p->node, &ports);\n\treturn 0;\n}\n"))
+
+RULES = [RETURN_CONVENTION]
+
+
+def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
+    verb = fn.verb
+    if verb is None or not fn.visible or fn.shape == "empty":
+        return
+    vocab = ctx.vocab
+    leading = fn.parts.role in ("verb_object", "prefix_verb_object", "verb", "prefix_verb")
+    problem = None
+    evidence: list[Evidence] = []
+    if vocab.promises(verb, "imperative") and leading and fn.return_kind == "bool":
+        problem = f"'{verb}' names an action, but the function returns bool"
+    elif vocab.promises(verb, "predicate") and leading and fn.return_kind == "int":
+        inputs, _ = ctx.verdict(fn)
+        codes = [r for r in inputs.returns if r[0] == "failure" and r[2].lstrip("(- ")[:1] == "E"
+                 or r[2].startswith("-E")]
+        if codes:
+            problem = f"'{verb}' names a predicate, but the function returns error codes"
+            evidence = [Evidence(fn.file, r[3], f"return {r[2]}") for r in codes[:3]]
+    if problem is None:
+        return
+    yield ctx.finding(RETURN_CONVENTION, fn, RETURN_CONVENTION.message.format(
+        name=fn.name, problem=problem), evidence, fn.confidence)

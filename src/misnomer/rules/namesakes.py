@@ -1,0 +1,168 @@
+"""MN401: a macro or constant named like a function, whose uses never lead to that function.
+
+`KVM_REQ_MMU_RELOAD` shares every distinctive word of `kvm_mmu_reload()`, yet the code that
+handles the request calls `kvm_mmu_unload()`.  A reader of either name will assume the other.
+A *use* here is a test of the macro in an if condition (where a request or flag is handled);
+the calls in that arm, and what they call, are where the use leads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from ..findings import Evidence, Finding, Rule
+from ..index.source import SourceReader
+from ..names import split_words
+from .base import CheckContext, FunctionView
+
+NAMESAKE_MISMATCH = Rule(
+    id="MN401", symbol="namesake-mismatch", name="namesake-mismatch", family="namesake",
+    message="{macro} is named like {name}() but where it is handled, {handled} is called, "
+            "never {name}()",
+    description=(
+        "A macro or constant (a request bit, a command code, a flag) shares every distinctive "
+        "word of a function's name, so readers take one for the other.  But wherever the "
+        "macro is tested in an `if`, the code in that branch leads elsewhere: the function "
+        "named like it is not called there (directly or one call down).  One of the two names "
+        "should change."),
+    bad_example=(
+        "#define REQ_CACHE_RELOAD 3\n\nint cache_reload(struct cache *c);\n\n"
+        "void handle_requests(struct cache *c)\n{\n\tif (test_bit(REQ_CACHE_RELOAD, &c->req))\n"
+        "\t\tcache_drop(c);\n}\n"),
+    good_example=(
+        "#define REQ_CACHE_DROP 3\n\nint cache_reload(struct cache *c);\n\n"
+        "void handle_requests(struct cache *c)\n{\n\tif (test_bit(REQ_CACHE_DROP, &c->req))\n"
+        "\t\tcache_drop(c);\n}\n"))
+
+RULES = [NAMESAKE_MISMATCH]
+
+# Words a macro adds to a function's name to make a request, flag or command of it.
+DECORATIONS = frozenset({
+    "req", "request", "requests", "flag", "flags", "bit", "bits", "mask", "cmd", "command",
+    "op", "opcode", "event", "evt", "ev", "msg", "message", "state", "id", "type", "mode",
+    "feature", "feat", "cap", "caps", "status", "stat", "nr", "num", "code", "ctl", "ctrl",
+    "pending", "pend", "sig", "signal", "work", "action", "act", "kick", "need", "needs"})
+MAX_CANDIDATES = 400
+
+
+def find(functions: list[FunctionView], ctx: CheckContext) -> Iterator[Finding]:
+    by_key: dict[tuple[str, ...], list[FunctionView]] = defaultdict(list)
+    for fn in functions:
+        if fn.verb is None:
+            continue
+        words = fn.parts.words
+        keys = {words, words[len(fn.parts.prefix):]}
+        for key in keys:
+            if len(key) >= 2 and fn.verb in key:
+                by_key[key].append(fn)
+    if not by_key:
+        return
+    candidates: dict[str, tuple[str, int, list[FunctionView]]] = {}
+    for name, path, line in ctx.index.conn.execute(
+            "SELECT m.name, files.path, m.line FROM macros m JOIN files ON files.id = m.file_id "
+            "WHERE m.params IS NULL AND m.name GLOB '*[A-Z]*' AND m.name GLOB '*_*'"):
+        if not name.isupper() or name in candidates:
+            continue
+        key = tuple(w for w in split_words(name) if w not in DECORATIONS)
+        if key != split_words(name) and key in by_key:
+            candidates[name] = (path, line, by_key[key])
+    if not candidates or len(candidates) > MAX_CANDIDATES:
+        return
+    uses = _use_sites(ctx, sorted(candidates))
+    reader = SourceReader(ctx.index)
+    for macro, (path, line, namesakes) in sorted(candidates.items()):
+        handled = _handlers(ctx, reader, macro, uses.get(macro, []))
+        if not handled:
+            continue  # never tested in a condition: nothing to compare
+        for fn in namesakes:
+            if any(_leads_to(ctx, callees, fn.name) for _, _, callees in handled):
+                continue
+            where = [Evidence(f, ln, "handled by " + (", ".join(f"{c}()" for c in callees[:3])
+                                                        or "no call"))
+                     for f, ln, callees in handled[:3]]
+            shown = sorted({c for _, _, cs in handled for c in cs})[:3]
+            yield Finding(
+                rule=NAMESAKE_MISMATCH, function=fn.name, file=path, line=line, column=1,
+                end_line=line, end_column=1, message=NAMESAKE_MISMATCH.message.format(
+                    macro=macro, name=fn.name,
+                    handled=", ".join(f"{c}()" for c in shown) or "nothing"),
+                evidence=tuple([Evidence(fn.file, fn.line, f"{fn.name}() is defined here")]
+                               + where),
+                confidence=round(min(fn.confidence, 0.9), 2))
+
+
+def _use_sites(ctx: CheckContext, macros: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """(file, line) of every mention of each macro outside its #define lines."""
+    root = str(ctx.index.root)
+    paths = [p for (p,) in ctx.index.conn.execute(
+        "SELECT path FROM files WHERE status = 'parsed'")]
+    pattern = r"(?<![\w$])(" + "|".join(re.escape(m) for m in macros) + r")(?![\w$])"
+    args = [(root, p, pattern) for p in paths]
+    found: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    jobs = min(os.cpu_count() or 1, 8)
+    ctx_mp = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ctx_mp.Pool(jobs) as pool:
+        for hits in pool.imap_unordered(_scan, args, chunksize=64):
+            for macro, path, line in hits:
+                found[macro].append((path, line))
+    return found
+
+
+def _scan(task: tuple[str, str, str]) -> list[tuple[str, str, int]]:
+    root, path, pattern = task
+    try:
+        with open(os.path.join(root, path), "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    hits = []
+    regex = re.compile(pattern)
+    for m in regex.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start:m.start()].lstrip().startswith("#"):
+            continue  # its own #define, or an #if
+        hits.append((m.group(1), path, text.count("\n", 0, m.start()) + 1))
+    return hits
+
+
+def _handlers(ctx: CheckContext, reader: SourceReader, macro: str,
+              sites: list[tuple[str, int]]) -> list[tuple[str, int, list[str]]]:
+    """For each use of ``macro`` in an if condition: (file, line, calls made in that arm)."""
+    handled = []
+    for path, line in sites:
+        row = ctx.index.conn.execute(
+            "SELECT f.id FROM functions f JOIN files ON files.id = f.file_id WHERE files.path = ? "
+            "AND f.start_line <= ? AND f.end_line >= ?", (path, line, line)).fetchone()
+        if row is None:
+            continue
+        try:
+            facts = reader.facts(ctx.index.function(row[0])).facts
+        except Exception:  # the file changed or cannot be read: no evidence from it
+            continue
+        for b in facts.branches:
+            if b.kind == "then" and macro in b.condition and b.line <= line + 3:
+                calls = [c.callee for c in facts.calls if b.line <= c.line <= b.end_line
+                         and macro not in c.callee]
+                handled.append((path, b.line, list(dict.fromkeys(calls))))
+                break
+    return handled
+
+
+def _leads_to(ctx: CheckContext, callees: list[str], target: str) -> bool:
+    """Is ``target`` among the callees, or called by one of them?"""
+    if target in callees:
+        return True
+    for name in callees:
+        for (raw,) in ctx.index.conn.execute(
+                "SELECT callees FROM functions WHERE name = ?", (name,)):
+            if f'"{target}"' in raw:
+                return True
+    return False
+
+
+__all__ = ["find", "RULES", "NAMESAKE_MISMATCH"]

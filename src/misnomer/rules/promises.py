@@ -1,0 +1,66 @@
+"""MN2xx: verbs that promise a specific effect, on bodies that never have it.
+
+Real renames in public C projects were made for exactly these: a `*_free` that only cleared
+its struct, an `is_*` that returned a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..analysis.primitives import Effect
+from ..findings import Finding, Rule
+from .base import CheckContext, FunctionView
+
+VERB_EFFECT_MISMATCH = Rule(
+    id="MN201", symbol="verb-effect-mismatch", name="verb-effect-mismatch", family="promise",
+    message="{name}(): '{verb}' promises {promise}, but {actual}",
+    description=(
+        "Some verbs promise one specific effect: `free`/`destroy` release memory, `release`/"
+        "`put`/`drop` release memory or a reference, `alloc`/`create`/`new`/`dup` allocate, "
+        "`is`/`has`/`can` answer with a truth value, `get`/`read`/`find` hand something back, "
+        "`set`/`clear`/`reset`/`init` write something.  This function's body (with everything "
+        "it calls) never does what its verb promises.  Empty stubs (for a configuration that "
+        "compiles a feature out) are left alone."),
+    bad_example=(
+        "void ring_free(struct ring *r)\n{\n\tr->head = 0;\n\tr->tail = 0;\n}\n"),
+    good_example=(
+        "void ring_free(struct ring *r)\n{\n\tkfree(r->slots);\n\tkfree(r);\n}\n"))
+
+RULES = [VERB_EFFECT_MISMATCH]
+
+_TRUTHY_KINDS = ("bool", "int")
+
+
+def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
+    verb = fn.verb
+    if verb is None or fn.shape == "empty" or fn.effects & Effect.UNKNOWN:
+        return  # stubs say nothing; unknown callees might do what the verb promises
+    vocab = ctx.vocab
+    effects = fn.effects
+    promise = actual = None
+    if vocab.promises(verb, "free") and not effects & Effect.FREES:
+        promise, actual = "to free memory", "nothing it does or calls frees"
+    elif vocab.promises(verb, "release") and not effects & (Effect.FREES | Effect.MUTATES):
+        promise = "to release memory or a reference"
+        actual = "it neither frees nor changes any state"
+    elif vocab.promises(verb, "allocate") and not effects & Effect.ALLOCATES and \
+            fn.return_kind != "pointer":
+        promise = "a new object"
+        actual = "it neither allocates nor returns a pointer"
+    elif vocab.promises(verb, "predicate") and fn.parts.role in (
+            "verb_object", "prefix_verb_object", "verb", "prefix_verb") and \
+            fn.return_kind not in _TRUTHY_KINDS:
+        promise = "a yes-or-no answer"
+        actual = f"it returns {fn.return_kind if fn.return_kind != 'other' else 'a non-boolean'}"
+    elif vocab.promises(verb, "getter") and fn.return_kind == "void" and \
+            not effects & Effect.OUT_PARAMS and fn.shape in ("query", "check"):
+        promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"
+    elif vocab.promises(verb, "setter") and fn.shape in ("query", "check") and \
+            not effects & (Effect.MUTATES | Effect.OUT_PARAMS):
+        promise, actual = "to write something", "it writes nothing"
+    if promise is None:
+        return
+    yield ctx.finding(VERB_EFFECT_MISMATCH, fn, VERB_EFFECT_MISMATCH.message.format(
+        name=fn.name, verb=verb, promise=promise, actual=actual),
+        ctx.reasons(fn), fn.confidence)

@@ -1,0 +1,175 @@
+"""MN1xx: the verb's meaning against the function's shape.
+
+Each rule is judged against the tree's own lexicon: a verb is only held to a meaning the tree
+gives it.  The kernel's `get` takes a reference in most functions, so a `get` that changes
+state is not flagged there; a `get` that does, in a tree whose `get`s only read, is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..analysis.primitives import Effect
+from ..findings import Finding, Rule
+from .base import CheckContext, FunctionView, lexicon_evidence, meaning, others, pct
+
+CHANGES = ("action", "ensure")
+READS = ("query", "check")
+
+CONDITIONAL_ACTION = Rule(
+    id="MN101", symbol="conditional-action", name="conditional-action", family="shape",
+    message="{name}() acts only when a state test says so (ensure-shaped), but '{verb}' "
+            "promises to act every time",
+    description=(
+        "The verb (reload, load, init, reset, flush, sync, ...) says the function does its work "
+        "on every call, but the body returns early without acting when the state already holds: "
+        "it is *ensure*-shaped.  Callers reading the name expect the work to happen; a name "
+        "with ensure, `_if_needed` or `maybe_` says what it does.  Judged against the tree: "
+        "the finding names how many of the tree's functions with this verb act every time."),
+    bad_example=(
+        "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
+        "\treturn cache_fill(c);\n}\n"),
+    good_example=(
+        "int cache_ensure_filled(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
+        "\treturn cache_fill(c);\n}\n"))
+
+PREDICATE_WITH_EFFECTS = Rule(
+    id="MN102", symbol="predicate-with-effects", name="predicate-with-effects", family="shape",
+    message="{name}() reads as a question ('{verb}') but changes state",
+    description=(
+        "`is_`, `has_`, `can_`, `should_`, `needs_` ... name a predicate: callers call it to "
+        "learn something and expect nothing to change.  This one writes memory, takes a "
+        "reference or calls something that does.  Either the state change belongs elsewhere, "
+        "or the name should say it acts."),
+    bad_example=(
+        "bool queue_is_ready(struct queue *q)\n{\n\tq->polls++;\n\treturn q->head != NULL;\n}\n"),
+    good_example=(
+        "bool queue_is_ready(const struct queue *q)\n{\n\treturn q->head != NULL;\n}\n"))
+
+CHECK_THAT_ACTS = Rule(
+    id="MN103", symbol="check-that-acts", name="check-that-acts", family="shape",
+    message="{name}() reads as a check ('{verb}') but changes state beyond reporting",
+    description=(
+        "`check`, `validate` and `verify` promise to look and report, not to touch.  This "
+        "function changes state (logging and error reporting aside).  Only reported where the "
+        "tree's own `check`-like functions mostly do not act."),
+    bad_example=(
+        "int port_check_speed(struct port *p)\n{\n\tif (p->speed > MAX_SPEED)\n"
+        "\t\tp->speed = MAX_SPEED;\n\treturn 0;\n}\n"),
+    good_example=(
+        "int port_check_speed(const struct port *p)\n{\n\tif (p->speed > MAX_SPEED)\n"
+        "\t\treturn -EINVAL;\n\treturn 0;\n}\n"))
+
+QUERY_WITH_EFFECTS = Rule(
+    id="MN104", symbol="query-with-effects", name="query-with-effects", family="shape",
+    message="{name}() changes state, but '{verb}' in this tree names functions that only read "
+            "({share} of {count} are query-shaped)",
+    description=(
+        "In this tree the verb almost always names a function that computes or looks something "
+        "up and changes nothing.  This one changes state, which its readers will not expect."),
+    bad_example=(
+        "unsigned int ring_count(struct ring *r)\n{\n\tr->reads++;\n"
+        "\treturn r->head - r->tail;\n}\n"),
+    good_example=(
+        "unsigned int ring_count(const struct ring *r)\n{\n\treturn r->head - r->tail;\n}\n"))
+
+ACTION_WITHOUT_EFFECT = Rule(
+    id="MN105", symbol="action-without-effect", name="action-without-effect", family="shape",
+    message="{name}() changes nothing, but '{verb}' in this tree names functions that act "
+            "({share} of {count} change state)",
+    description=(
+        "In this tree the verb almost always names a function that changes state; this one only "
+        "reads or checks.  Either it lost its work in a refactoring, or its name should say "
+        "what it computes.  Empty stubs are left alone."),
+    bad_example=(
+        "int fan_update(const struct fan *f)\n{\n\treturn f->rpm > 0 ? 0 : -EIO;\n}\n"),
+    good_example=(
+        "int fan_check_spinning(const struct fan *f)\n{\n\treturn f->rpm > 0 ? 0 : -EIO;\n}\n"))
+
+UNCONVENTIONAL_VERB = Rule(
+    id="MN106", symbol="unconventional-verb", name="unconventional-verb", family="shape",
+    message="{name}() is {shape}-shaped, which is rare for '{verb}' here ({share} of {count}); "
+            "this tree says {others}",
+    description=(
+        "The function's shape is rare among the tree's functions with the same verb, and common "
+        "for other verbs.  The finding lists those verbs with their counts: the words this tree "
+        "itself uses for functions of this shape."),
+    bad_example=(
+        "int buf_alloc(struct buf *b)\n{\n\tif (b->data)\n\t\treturn 0;\n"
+        "\tb->data = kzalloc(b->size, GFP_KERNEL);\n\treturn b->data ? 0 : -ENOMEM;\n}\n"),
+    good_example=(
+        "int buf_ensure_data(struct buf *b)\n{\n\tif (b->data)\n\t\treturn 0;\n"
+        "\tb->data = kzalloc(b->size, GFP_KERNEL);\n\treturn b->data ? 0 : -ENOMEM;\n}\n"))
+
+RULES = [CONDITIONAL_ACTION, PREDICATE_WITH_EFFECTS, CHECK_THAT_ACTS, QUERY_WITH_EFFECTS,
+         ACTION_WITHOUT_EFFECT, UNCONVENTIONAL_VERB]
+
+# Thresholds, tuned for precision on Linux 6.1 (see README, "check on the kernel").
+TREE_MEANING_MIN = 30  # a verb needs this many functions before the tree's meaning counts
+QUERY_MEANING = 0.8  # share of query+check that makes a verb read-only in this tree
+ACTION_MEANING = 0.85  # share of action+ensure that makes a verb acting in this tree
+RARE_SHAPE = 0.03  # a shape below this share of a verb's functions is unconventional
+UNCONVENTIONAL_MIN = 100
+FEW = 5  # with fewer other functions using the verb, the verb's own promise is the standard
+
+
+def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
+    verb = fn.verb
+    if verb is None or fn.shape == "empty":
+        return
+    entry = ctx.entry(fn)
+    rest = others(fn, entry)  # the verb's meaning in the rest of the tree
+    few = rest.functions < FEW  # too few others to know the tree's meaning: the verb's own
+    vocab = ctx.vocab
+    changes = fn.shape in CHANGES and bool(fn.effects & (Effect.MUTATES | Effect.ALLOCATES |
+                                                         Effect.FREES))
+    lex = [lexicon_evidence(fn, entry)] if entry is not None else []
+    found = False
+    if fn.shape == "ensure" and vocab.promises(verb, "unconditional_action") and \
+            (few or rest.share("ensure") < 0.3) and \
+            not {"if_needed", "maybe"} & set(fn.parts.qualifiers):
+        tree = "" if few else f"; in this tree '{verb}' is {meaning(entry, 'action')}"
+        yield ctx.finding(CONDITIONAL_ACTION, fn, CONDITIONAL_ACTION.message.format(
+            name=fn.name, verb=verb) + tree, ctx.reasons(fn) + lex,
+            fn.confidence * (1 - rest.share("ensure")))
+        found = True
+    if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
+            (few or rest.share("action", "ensure") < 0.25):
+        yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
+            name=fn.name, verb=verb), ctx.reasons(fn) + lex,
+            fn.confidence * (1 - rest.share("action", "ensure")))
+        found = True
+    if changes and vocab.promises(verb, "check") and \
+            (few or rest.share("query", "check") >= 0.5):
+        yield ctx.finding(CHECK_THAT_ACTS, fn, CHECK_THAT_ACTS.message.format(
+            name=fn.name, verb=verb), ctx.reasons(fn) + lex,
+            fn.confidence * (1.0 if few else rest.share("query", "check")))
+        found = True
+    if found or entry is None or rest.functions < TREE_MEANING_MIN:
+        return
+    reads_share = rest.share("query", "check")
+    acts_share = rest.share("action", "ensure")
+    if changes and reads_share >= QUERY_MEANING and not vocab.promises(verb, "predicate") \
+            and not vocab.promises(verb, "check"):
+        yield ctx.finding(QUERY_WITH_EFFECTS, fn, QUERY_WITH_EFFECTS.message.format(
+            name=fn.name, verb=verb, share=pct(reads_share), count=rest.functions),
+            ctx.reasons(fn) + lex, fn.confidence * reads_share)
+        return
+    if fn.shape in READS and acts_share >= ACTION_MEANING and not fn.variant and \
+            not fn.effects & Effect.UNKNOWN:
+        yield ctx.finding(ACTION_WITHOUT_EFFECT, fn, ACTION_WITHOUT_EFFECT.message.format(
+            name=fn.name, verb=verb, share=pct(acts_share), count=rest.functions),
+            ctx.reasons(fn) + lex, fn.confidence * acts_share)
+        return
+    if rest.functions >= UNCONVENTIONAL_MIN and rest.share(fn.shape) < RARE_SHAPE and \
+            fn.shape in ("ensure", "check") and fn.confidence >= 0.8:
+        others_said = [e for e in ctx.lexicon.verbs_for_shape(fn.shape, min_share=0.3)
+                       if e.verb != verb][:3]
+        if not others_said:
+            return
+        said = ", ".join(f"'{e.verb}' ({e.count(fn.shape)} of {e.functions})"
+                         for e in others_said)
+        yield ctx.finding(UNCONVENTIONAL_VERB, fn, UNCONVENTIONAL_VERB.message.format(
+            name=fn.name, shape=fn.shape, verb=verb, share=pct(rest.share(fn.shape)),
+            count=rest.functions, others=said),
+            ctx.reasons(fn) + lex, fn.confidence * (1 - rest.share(fn.shape)))
