@@ -264,10 +264,6 @@ def test_calls_through_function_pointers_are_judged_by_member_name(idioms):
     assert on(idle) == set()
 
 
-@bug("`return e->ops->start(e);` is now a returned call (RETURNED|INDIRECT), but the summary "
-     "still repeats it: 'calls e->ops->start(); then returns e->ops->start(e)' -- "
-     "explain.does() leaves the returned call out of the actions only for sites of kind "
-     "'call', not 'indirect'")
 def test_returned_indirect_call_summary(idioms):
     assert idioms.definition("engine_kick")["summary"] == "e->ops->start(e)"
 
@@ -403,17 +399,13 @@ def test_summary_of_a_guarded_call(idioms):
         "returns -EBADF if !cf; otherwise writes cf->hits; then returns count"
 
 
-@bug("the summary of a lookup is its last unconditional return only: 'returns NULL'")
 def test_summary_of_a_lookup_mentions_what_it_finds(shapes):
     assert "returns e" in shapes.definition("dict_find")["summary"]
 
 
-@bug("the summary of a void function that only logs is 'returns'")
 def test_summary_of_a_logging_check_mentions_the_log(shapes):
     assert "pr_warn" in shapes.definition("request_warn_empty")["summary"]
 
 
-@bug("the summary of an ensure that acts inside `if (!p->buf)` leaves out the condition: "
-     "'calls kzalloc(), writes p->buf; then returns 0' reads as unconditional")
 def test_summary_of_a_conditional_change_mentions_its_condition(shapes):
     assert "!p->buf" in shapes.definition("pool_ensure_buf")["summary"]

@@ -42,15 +42,7 @@ CASES = {
 }
 
 # (fixture, name) -> why the tool's output is wrong.  The golden file holds the right answer.
-KNOWN_WRONG = {
-    ("idioms", "engine_kick"): "a returned indirect call is repeated in the summary: 'calls "
-                               "e->ops->start(); then returns e->ops->start(e)' (explain.does() "
-                               "drops the returned call only for 'call' sites, not 'indirect')",
-    ("shapes", "dict_find"): "the summary of a lookup says only 'returns NULL' (the value it "
-                             "returns when found is left out)",
-    ("shapes", "request_warn_empty"): "the summary of a void function that only logs is "
-                                      "'returns'",
-}
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
 def golden_path(fixture: str, name: str):

@@ -247,46 +247,87 @@ def _callers(index: Index, ff: FunctionFacts, fr: FunctionRow) -> dict:
 def does(ff: FunctionFacts, summary: LocalSummary, verdict: ShapeVerdict, shape: Shape) -> str:
     """One line: what the function does, e.g.
     ``returns 0 if vcpu->arch.mmu->root.hpa != INVALID_PAGE; otherwise kvm_mmu_load(vcpu)``."""
+    rets = ff.returns
     if shape == Shape.EMPTY:
-        rets = ff.returns
         return f"does nothing; returns {rets[0].text}" if rets and rets[0].text else \
             "does nothing"
+    branches = ff.branches
     first_effect = min((s.line for s in verdict.main_sites), default=1 << 30)
+    logs = [e for e in summary.evidence if e.effect == "logs"]
     guards = []
-    for b in ff.branches:
-        if not (b.kind == "then" and b.top_level and b.exit is not None) or b.line > first_effect:
+    for b in branches:
+        if not (b.kind == "then" and b.top_level and b.exit is not None) or \
+                b.if_line > first_effect:
             continue
+        said = [e.text for e in logs if b.line <= e.line <= b.end_line]
+        logs = [e for e in logs if not b.line <= e.line <= b.end_line]
+        reports = f"reports with {', '.join(dict.fromkeys(said))} and " if said else ""
         if b.exit == ExitKind.RETURN:
-            value = b.exit_text or "nothing"
-            guards.append(f"returns {value} if {b.condition}")
+            guards.append(f"{reports}returns {b.exit_text or 'nothing'} if {b.condition}")
         elif b.exit == ExitKind.GOTO:
             guards.append(f"{'fails' if b.error_path else 'jumps'} (goto {b.exit_text}) "
                           f"if {b.condition}")
-    finals = [r for r in ff.returns if not r.region & (Region.CONDITIONAL | Region.ERROR_PATH)]
+    finals = [r for r in rets if not r.region & (Region.CONDITIONAL | Region.ERROR_PATH)]
     final = finals[-1] if finals else None
-    actions = []
-    for s in verdict.main_sites:
-        if final is not None and final.kind == ReturnKind.CALL and s.kind == CALL and \
-                s.name == final.callee:
+    # values handed back from inside a branch or a loop (what a lookup finds)
+    found = []
+    for r in rets:
+        if r.region & Region.CONDITIONAL and not r.region & Region.ERROR_PATH and \
+                r.kind in (ReturnKind.VALUE, ReturnKind.CALL) and 0 <= r.branch < len(branches):
+            b = branches[r.branch]
+            if b.top_level and b.if_line <= first_effect:
+                continue  # already said as a guard
+            where = " (in a loop)" if r.region & Region.LOOP else ""
+            found.append(f"returns {r.text} if {b.condition}{where}")
+    # a then-arm's test reads "if ...:"; a loop's `continue` test skips: "unless ...:"
+    by_cover = {b.if_line: (("unless " if b.exit == ExitKind.CONTINUE else "if ") + b.condition)
+                for b in branches if b.kind == "then"}
+    conditional: dict[str, list[str]] = {}
+    actions: list[str] = []
+    for site in verdict.main_sites:
+        if final is not None and final.kind == ReturnKind.CALL and site.kind != "write" and \
+                site.name == final.callee:
             continue
-        text = f"{s.name}()" if s.kind != "write" else f"writes {s.name}"
-        if text not in actions:
-            actions.append(text)
+        text = f"writes {site.name}" if site.kind == "write" else f"{site.name}()"
+        group = conditional.setdefault(by_cover[site.cover], []) if site.cover in by_cover \
+            else actions
+        if text not in group:
+            group.append(text)
     rest = []
+    for condition, group in conditional.items():
+        rest.append(f"{condition}: {_list(group)}")
     if actions:
-        more = f" and {len(actions) - 3} more" if len(actions) > 3 else ""
-        verb = "calls " if not actions[0].startswith("writes") else ""
-        rest.append(verb + ", ".join(actions[:3]) + more)
+        rest.append(_list(actions))
+    if not verdict.main_sites and logs and not found:
+        arm = next((b for b in branches if b.kind == "then" and
+                    all(b.line <= e.line <= b.end_line for e in logs)), None)
+        when = f" if {arm.condition}" if arm is not None else ""
+        rest.append("reports with " + ", ".join(dict.fromkeys(e.text for e in logs[:2])) + when)
     if summary.inputs.out_params:
         rest.append("hands results back through " + ", ".join(summary.inputs.out_params))
     if final is not None and final.text:
-        rest.append(final.text if final.kind == ReturnKind.CALL and not rest
+        rest.append(final.text if final.kind == ReturnKind.CALL and not rest and not found
                     else f"returns {final.text}")
     body = "; then ".join(rest) if rest else ("changes state" if verdict.main_sites
                                                 else "returns")
+    if found:
+        body = "; ".join(found) + "; otherwise " + body
     if guards:
         return "; ".join(guards) + "; otherwise " + body
     return body
+
+
+def _list(items: list[str]) -> str:
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    head = items[:3]
+    calls = [t for t in head if not t.startswith("writes ")]
+    writes = [t for t in head if t.startswith("writes ")]
+    parts = []
+    if calls:
+        parts.append("calls " + ", ".join(calls))
+    if writes:
+        parts.append("writes " + ", ".join(w[7:] for w in writes))
+    return ", ".join(parts) + more
 
 
 def render_text(exp: Explanation) -> str:
