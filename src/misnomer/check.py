@@ -19,14 +19,15 @@ from .config import Config
 from .errors import ConfigError, MisnomerError
 from .findings import Finding
 from .index.store import Index
-from .lexicon import Lexicon, build_lexicon, function_rows
+from .lexicon import cached_lexicon, function_rows
 from .names import VerbVocabulary
 from .rules import ALL_RULES, CheckContext, FunctionView, check_function, check_tree
 from .rules import rules_matching
 
 BASELINE_VERSION = 1
 _SUPPRESS = re.compile(r"misnomer:\s*ignore(?:\[([^\]]*)\])?")
-_SUPPRESS_LOOKBACK = 3  # lines above the definition a suppression comment may sit on
+_SUPPRESS_LOOKBACK = 3  # comment lines above the definition a suppression may sit on
+_COMMENT_ONLY = re.compile(r"^\s*(?:/\*.*|\*.*|//.*|)$")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
 
 
@@ -63,11 +64,6 @@ def enabled_rules(config: Config, options: CheckOptions) -> set[str]:
     return chosen
 
 
-def cached_lexicon(index: Index, verbs: list[str]) -> Lexicon:
-    """The lexicon, built once per analysis of the index (it is a few seconds on Linux)."""
-    return build_lexicon(index, verbs)
-
-
 def run_check(index: Index, config: Config, options: CheckOptions,
               table: PrimitiveTable | None = None) -> CheckResult:
     table = table or PrimitiveTable(config.primitives or None)
@@ -80,15 +76,10 @@ def run_check(index: Index, config: Config, options: CheckOptions,
     in_scope = _scope_test(options.scope)
     views: list[FunctionView] = []
     raw: list[Finding] = []
-    model = lexicon.model
-    parsed: dict[tuple[str, str], object] = {}
     count = 0
     for (fid, name, path, line, shape, bits, static, return_kind, exported, confidence, col,
          end_line, variant) in function_rows(index):
-        directory = posixpath.dirname(path)
-        parts = parsed.get((name, directory))
-        if parts is None:
-            parts = parsed[(name, directory)] = model.parse(name, directory)
+        parts = lexicon.parse(name, posixpath.dirname(path))
         fn = FunctionView(fid, name, path, line, col, end_line, shape, Effect(bits), confidence,
                           bool(static), bool(exported), return_kind, variant, parts,
                           callers.get(name, 0))
@@ -151,9 +142,17 @@ class FindingFilter:
         return self._lines[path]
 
     def _suppressed(self, f: Finding) -> bool:
+        """A suppression on the definition's own lines (from its first line to its name), or
+        in the comment lines right above it."""
         lines = self._source(f.file)
-        first = max(0, f.line - 1 - _SUPPRESS_LOOKBACK)
-        for text in lines[first:f.line]:
+        start = self._start_line(f)
+        candidates = lines[start - 1:f.line]
+        k = start - 2
+        while k >= 0 and len(candidates) < (f.line - start + 1) + _SUPPRESS_LOOKBACK and \
+                _COMMENT_ONLY.match(lines[k]):
+            candidates.insert(0, lines[k])
+            k -= 1
+        for text in candidates:
             for m in _SUPPRESS.finditer(text):
                 names = m.group(1)
                 if names is None:
@@ -162,6 +161,13 @@ class FindingFilter:
                 if f.rule.symbol in wanted or f.rule.id in wanted:
                     return True
         return False
+
+    def _start_line(self, f: Finding) -> int:
+        row = self.index.conn.execute(
+            "SELECT f.start_line FROM functions f JOIN files ON files.id = f.file_id "
+            "WHERE files.path = ? AND f.name = ? AND f.line = ?",
+            (f.file, f.function, f.line)).fetchone()
+        return row[0] if row else f.line
 
     def _in_diff(self, f: Finding, changed: dict[str, list[tuple[int, int]]]) -> bool:
         ranges = changed.get(f.file)

@@ -161,7 +161,7 @@ def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
             return index.root.resolve(), db.resolve()
         finally:
             index.close()
-    start = paths[0] if paths else Path.cwd()
+    start = (paths[0] if paths else Path.cwd()).resolve()
     start = start if start.is_dir() else start.parent
     if db is None:
         found = find_db(None, start)
@@ -171,8 +171,21 @@ def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
                 return index.root.resolve(), found.resolve()
             finally:
                 index.close()
-    root = start.resolve() if len(paths) == 1 and paths[0].is_dir() else Path.cwd().resolve()
+    # No index yet: the git work tree around the paths, else the directory they share.
+    common = Path(os.path.commonpath([str(p.resolve() if p.is_dir() else p.resolve().parent)
+                                      for p in paths])) if paths else Path.cwd().resolve()
+    root = _git_top(common) or common
     return root, (db or root / DEFAULT_DB).resolve()
+
+
+def _git_top(path: Path) -> Path | None:
+    import subprocess
+    try:
+        done = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
 
 
 @main.command()
@@ -240,7 +253,8 @@ def check(paths: tuple[Path, ...], db: Path | None, fmt: str, statistics: bool,
         click.echo(render_statistics(result.findings), nl=False)
     else:
         out = REPORTERS[fmt]().render(result.findings, ALL_RULES, str(root), __version__)
-        click.echo(out, nl=not out.endswith("\n"))
+        if out:
+            click.echo(out, nl=not out.endswith("\n"))
     if not quiet:
         notes = [f"{len(result.findings)} finding(s) in {result.functions:,} functions"]
         for what, n in (("suppressed inline", result.suppressed),
@@ -267,12 +281,12 @@ def lexicon(verb: str | None, db: Path | None, fmt: str) -> None:
     the most-called examples of each sense; an ambiguous verb (two substantial senses) is said
     to be so.  Without: the top verbs, their dominant sense, and the ambiguous ones.
     """
-    from .lexicon import build_lexicon, render_entry, render_overview
+    from .lexicon import cached_lexicon, render_entry, render_overview
 
     index = Index.open_existing(find_db(db))
     try:
         config = _config_for(index)
-        lex = build_lexicon(index, config.verbs)
+        lex = cached_lexicon(index, config.verbs)
     finally:
         index.close()
     if verb is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass, field
 
-from .analysis.local import CALL, LocalSummary, summarize
+from .analysis.local import LocalSummary, summarize
 from .analysis.primitives import STATE_CHANGES, Effect, PrimitiveTable
 from .analysis.shape import Shape, ShapeVerdict, decide_shape
 from .facts import Branch, ExitKind, FunctionFacts, Region, ReturnKind

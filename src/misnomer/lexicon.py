@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import json
 import posixpath
+import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
@@ -72,6 +73,31 @@ class Lexicon:
     def __init__(self, entries: dict[str, VerbEntry], model: NameModel) -> None:
         self.entries = entries
         self.model = model
+        self._parts: dict[tuple[str, str], NameParts] = {}
+
+    def parse(self, name: str, directory: str) -> NameParts:
+        """The name's parts (cached: the tree parses each name once)."""
+        key = (name, directory)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = self._parts[key] = self.model.parse(name, directory)
+        return parts
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "entries": {v: asdict(e) for v, e in self.entries.items()},
+            "model": self.model.to_json_obj()}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str, vocabulary: VerbVocabulary) -> Lexicon:
+        data = json.loads(text)
+        entries = {}
+        for verb, e in data["entries"].items():
+            senses = [Sense(s["shape"], s["count"], s["share"],
+                            [Example(**x) for x in s["examples"]]) for s in e["senses"]]
+            entries[verb] = VerbEntry(e["verb"], e["functions"], e["ambiguous"], senses,
+                                      e["effects"])
+        return cls(entries, NameModel.from_json_obj(data["model"], vocabulary))
 
     def entry(self, verb: str) -> VerbEntry | None:
         return self.entries.get(verb)
@@ -119,6 +145,35 @@ def learn_names(index: Index, extra_verbs: list[str] | None = None) -> NameModel
     return NameModel.learn(by_dir, VerbVocabulary.load(extra_verbs))
 
 
+CACHE_STALE_SHARE = 0.01  # re-learn once this share of functions was re-analysed since
+
+
+def cached_lexicon(index: Index, extra_verbs: list[str] | None = None) -> Lexicon:
+    """The lexicon, rebuilt only when the tree's meaning may have moved: after a full analysis,
+    or once incremental analyses have re-analysed more than 1% of the functions since it was
+    learnt (a few edited functions do not change what a verb means in a large tree)."""
+    vocab = VerbVocabulary.load(extra_verbs)
+    key = json.dumps(sorted(vocab.words))
+    row = index.conn.execute("SELECT generation, verbs, data FROM lexicon_cache").fetchone()
+    total = index.conn.execute("SELECT count(*) FROM analysis").fetchone()[0] or 1
+    full = index.meta("full_analysis_generation")
+    drift = int(index.meta("analysed_since_full") or 0)
+    if row is not None and row[0] == full and row[1] == key and drift <= CACHE_STALE_SHARE * total:
+        return Lexicon.from_json(row[2], vocab)
+    lexicon = build_lexicon(index, extra_verbs)
+    try:
+        index.conn.execute("BEGIN IMMEDIATE")
+        index.conn.execute("DELETE FROM lexicon_cache")
+        index.conn.execute("INSERT INTO lexicon_cache(generation, verbs, data) VALUES (?, ?, ?)",
+                           (full, key, lexicon.to_json()))
+        index.set_meta("analysed_since_full", "0")
+        index.conn.execute("COMMIT")
+    except sqlite3.OperationalError:  # a read-only index, or another writer: no cache then
+        if index.conn.in_transaction:
+            index.conn.execute("ROLLBACK")
+    return lexicon
+
+
 def build_lexicon(index: Index, extra_verbs: list[str] | None = None) -> Lexicon:
     model = learn_names(index, extra_verbs)
     callers = dict(index.conn.execute(
@@ -126,14 +181,9 @@ def build_lexicon(index: Index, extra_verbs: list[str] | None = None) -> Lexicon
     shapes: dict[str, Counter] = defaultdict(Counter)
     effects: dict[str, Counter] = defaultdict(Counter)
     best: dict[tuple[str, str], list] = defaultdict(list)  # (verb, shape) -> heap of examples
-    parse_cache: dict[tuple[str, str], NameParts] = {}
+    lexicon = Lexicon({}, model)
     for fid, name, path, line, shape, bits, *_ in function_rows(index):
-        directory = posixpath.dirname(path)
-        key = (name, directory)
-        parts = parse_cache.get(key)
-        if parts is None:
-            parts = parse_cache[key] = model.parse(name, directory)
-        verb = parts.verb
+        verb = lexicon.parse(name, posixpath.dirname(path)).verb
         if verb is None:
             continue
         shapes[verb][shape] += 1
@@ -158,7 +208,8 @@ def build_lexicon(index: Index, extra_verbs: list[str] | None = None) -> Lexicon
                        if s.share >= AMBIGUOUS_SHARE and s.count >= AMBIGUOUS_MIN]
         entries[verb] = VerbEntry(verb, total, len(substantial) >= 2, senses,
                                   dict(sorted(effects[verb].items())))
-    return Lexicon(entries, model)
+    lexicon.entries = entries
+    return lexicon
 
 
 def _neg(name: str) -> tuple:
@@ -173,7 +224,8 @@ def render_entry(entry: VerbEntry) -> str:
     for s in entry.senses:
         lines.append(f"  {s.shape:7} {s.count:6}  {100 * s.share:5.1f}%")
         for e in s.examples:
-            lines.append(f"      {e.name}  {e.file}:{e.line}  ({e.callers} callers)")
+            callers = "1 caller" if e.callers == 1 else f"{e.callers} callers"
+            lines.append(f"      {e.name}  {e.file}:{e.line}  ({callers})")
     if entry.effects:
         lines.append("  effects: " + ", ".join(f"{k} {v}" for k, v in entry.effects.items()))
     return "\n".join(lines) + "\n"

@@ -20,6 +20,12 @@ from .resources import load_toml
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
+# Words that are verbs in verbs.toml but also name things; followed by another verb they are
+# the object (queue_is_ready, map_get_entry, lock_init).
+NOUN_LIKE_VERBS = frozenset({
+    "queue", "map", "lock", "link", "hash", "log", "trace", "power", "mask", "mark", "count",
+    "test", "signal", "sort", "scan", "map", "page", "list", "state", "work", "event", "hold",
+    "match", "poll", "request", "report", "account", "config", "print", "format", "store"})
 PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
 PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
 GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
@@ -110,7 +116,7 @@ class NameModel:
             counts: Counter = Counter()
             for name in set(names):
                 words = split_words(name)
-                for k in range(1, min(4, len(words))):
+                for k in range(1, min(5, len(words))):
                     seq = words[:k]
                     if seq[-1] in verbs or seq[-1].isdigit() and k == 1:
                         break  # a verb ends the prefix
@@ -125,6 +131,20 @@ class NameModel:
         model.global_prefixes = {seq for seq, n in global_counts.items()
                                  if n >= GLOBAL_PREFIX_MIN and len(global_dirs[seq]) >= 2}
         model._learn_tree_verbs(names_by_dir)
+        return model
+
+    def to_json_obj(self) -> dict:
+        return {"dirs": {d: sorted(list(p) for p in ps) for d, ps in self.dir_prefixes.items()},
+                "global": sorted(list(p) for p in self.global_prefixes),
+                "tree_verbs": sorted(self.tree_verbs)}
+
+    @classmethod
+    def from_json_obj(cls, data: dict, vocabulary: VerbVocabulary) -> NameModel:
+        model = cls(vocabulary)
+        model.dir_prefixes = {d: {tuple(p) for p in ps} for d, ps in data["dirs"].items()}
+        model.global_prefixes = {tuple(p) for p in data["global"]}
+        model.tree_verbs = set(data["tree_verbs"])
+        model.verbs |= model.tree_verbs
         return model
 
     def _learn_tree_verbs(self, names_by_dir: dict[str, list[str]]) -> None:
@@ -150,7 +170,7 @@ class NameModel:
     def _prefix(self, words: tuple[str, ...], directory: str) -> tuple[str, ...]:
         best: tuple[str, ...] = ()
         local = self.dir_prefixes.get(directory, ())
-        for k in range(min(3, len(words) - 1), 0, -1):
+        for k in range(min(4, len(words) - 1), 0, -1):
             seq = words[:k]
             if seq in local or seq in self.global_prefixes:
                 best = seq
@@ -173,6 +193,10 @@ class NameModel:
                 break
         verbs = self.verbs
         verb, role = None, "none"
+        if len(rest) >= 2 and rest[0] in NOUN_LIKE_VERBS and rest[0] in verbs and \
+                rest[1] in verbs:
+            # queue_is_ready, map_get_entry: the first word names a thing
+            prefix = prefix + (rest.pop(0),)
         if rest and rest[0] in verbs:
             verb = rest[0]
             role = ("prefix_verb" if len(rest) == 1 else "prefix_verb_object") if prefix else \
@@ -182,7 +206,9 @@ class NameModel:
         else:
             for w in rest[1:-1]:
                 if w in verbs:
-                    verb, role = w, "prefix_object_verb" if prefix else "object_verb"
+                    # gate_is_ready, foo_bar_get_baz: the words before the verb are a prefix
+                    # the tree uses too rarely to be learnt
+                    verb, role = w, "prefix_verb_object"
                     break
         return NameParts(name, words, prefix, verb, role, tuple(qualifiers))
 

@@ -40,9 +40,11 @@ class MacroSummary:
     name: str
     effects: Effect
     callees: tuple[str, ...]
+    file_id: int = -1  # where it is defined: its static callees are visible from there
 
 
-def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) -> MacroSummary:
+def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
+                    file_id: int = -1) -> MacroSummary:
     """What a function-like macro does, read off its body text."""
     own = 0
     callees = []
@@ -64,7 +66,7 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable) ->
             callees.append(callee)
     if _MACRO_WRITE.search(body):
         own |= int(Effect.MUTATES)
-    return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)))
+    return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)), file_id)
 
 
 def merge_macros(summaries: list[MacroSummary]) -> MacroSummary:
@@ -74,7 +76,7 @@ def merge_macros(summaries: list[MacroSummary]) -> MacroSummary:
     for m in summaries:
         effects |= m.effects
         callees.update(dict.fromkeys(m.callees))
-    return MacroSummary(summaries[0].name, effects, tuple(callees))
+    return MacroSummary(summaries[0].name, effects, tuple(callees), summaries[0].file_id)
 
 
 def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
@@ -160,7 +162,7 @@ class CallGraph:
         self.macros[name_id] = node
         self.function_ids.append(-1)
         self.node_names.append(name_id)
-        self.files.append(-1)
+        self.files.append(summary.file_id)
         self.visible.append(1)
         self.own.append(int(summary.effects))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
@@ -177,8 +179,9 @@ class CallGraph:
 
     def _resolve(self, name_id: int, file_id: int) -> tuple[int, ...] | int:
         defs = self.defs.get(name_id)
-        key = (name_id, file_id if defs is not None and len(defs) > 1 or
-               (defs is not None and not self.visible[defs[0]]) else -1)
+        # one int key: whether the answer depends on the calling file, and then which
+        key = (name_id << 22) | ((file_id + 1) & 0x3FFFFF) if defs is not None and (
+            len(defs) > 1 or not self.visible[defs[0]]) else name_id << 22
         hit = self._resolved.get(key)
         if hit is not None:
             return hit
@@ -231,14 +234,19 @@ class CallGraph:
         _worklist(effects, returned_callers, int(Effect.CAN_FAIL))
         self.effects = effects
 
-    def effects_of_call(self, name: str, file_id: int) -> Effect:
-        """Effects a call to ``name`` from ``file_id`` brings (after :meth:`propagate`)."""
-        target = self.resolve(name, file_id)
-        if isinstance(target, tuple):
+    def effects_of_call(self, name: str, file_id: int) -> int:
+        """Effect bits a call to ``name`` from ``file_id`` brings (after :meth:`propagate`)."""
+        name_id = self.name_ids.get(name)
+        if name_id is None:
+            return int(self.table.verdict_from_name(name))
+        target = self._resolve(name_id, file_id)
+        if type(target) is tuple:
+            if len(target) == 1:
+                return self.effects[target[0]]
             bits = 0
             for t in target:
                 bits |= self.effects[t]
-            return Effect(bits)
+            return bits
         return target
 
 

@@ -15,6 +15,7 @@ A cone larger than CONE_LIMIT is cheaper to analyse from scratch: NeedFullAnalys
 from __future__ import annotations
 
 import json
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -23,7 +24,7 @@ from ..index.writer import ChangeLog, OldFunction
 from .callgraph import CallGraph, MacroSummary, merge_macros, summarize_macro
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
-from .run import SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions
+from .run import SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions, compose
 from .shape import Shape, composable, decide_shape
 
 CONE_LIMIT = 40_000
@@ -73,6 +74,9 @@ def analyze_changes(index: Index, table: PrimitiveTable, changes: ChangeLog) -> 
                          verdicts.macros)
         conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        conn.execute("INSERT INTO meta(key, value) VALUES ('analysed_since_full', ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
+                     (str(len(cone) + len(kept)), len(cone) + len(kept)))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -205,31 +209,21 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
     shapes = bytearray(len(graph))
     for node, code in fixed_shapes.items():
         shapes[node] = code
+    confidence = array("f", bytes(4 * len(graph)))
     oracle = GraphOracle(graph, shapes)
     result = _ConeVerdicts()
-    decided: dict[int, tuple] = {}
     waiting = []
     for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json) in enumerate(rows):
-        inputs = ShapeInputs.from_json(inputs_json)
-        verdict = decide_shape(inputs, Effect(own), Effect(graph.effects[node]), table,
-                               oracle.effects(file_id), oracle.shape(file_id), bool(has_error))
+        verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
+                               table, oracle.effects(file_id), oracle.shape(file_id),
+                               bool(has_error))
         shapes[node] = SHAPE_CODES[verdict.shape]
-        decided[node] = (fid, verdict.shape, verdict.confidence)
+        confidence[node] = verdict.confidence
         if composable(verdict):
-            waiting.append((node, fid, file_id, own, bool(has_error), inputs))
-    for _ in range(6):
-        changed = False
-        for node, fid, file_id, own, has_error, inputs in waiting:
-            if shapes[node] != SHAPE_CODES[Shape.ACTION]:
-                continue
-            verdict = decide_shape(inputs, Effect(own), Effect(graph.effects[node]), table,
-                                   oracle.effects(file_id), oracle.shape(file_id), has_error)
-            if verdict.shape != Shape.ACTION:
-                shapes[node] = SHAPE_CODES[verdict.shape]
-                decided[node] = (fid, verdict.shape, verdict.confidence)
-                changed = True
-        if not changed:
-            break
+            waiting.append((node, file_id, own, bool(has_error), inputs_json))
+    compose(graph, table, oracle, shapes, confidence, waiting)
+    decided = {node: (fid, SHAPES_BY_CODE[shapes[node]], round(confidence[node], 2))
+               for node, (fid, *_) in enumerate(rows)}
     for node, (fid, shape, confidence) in decided.items():
         result.rows.append((fid, shape.value, graph.effects[node], confidence))
     result.macros = [(graph.names[name_id], graph.effects[node])
@@ -281,8 +275,8 @@ def _add_macros(index: Index, table: PrimitiveTable, graph: CallGraph, changed: 
         if name in stored and name not in to_read:
             graph.add_macro(MacroSummary(name, Effect(stored[name]), ()))
     for name, definitions in _macro_definitions(index, to_read):
-        graph.add_macro(merge_macros([summarize_macro(name, params, body, table)
-                                      for params, body in definitions]))
+        graph.add_macro(merge_macros([summarize_macro(name, params, body, table, file_id)
+                                      for params, body, file_id in definitions]))
         graph.recomputed.add(graph.macros[graph.name_ids[name]])
     # what the re-read macros call, as fixed leaves
     callee_names = set()

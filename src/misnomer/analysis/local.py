@@ -124,7 +124,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     evidence: list[Evidence] = []
     raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base)
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
-    all_params = {p.name for p in ff.params if p.name}
+
     # parameter -> writes through it: (line, text, region, arm)
     param_writes: dict[str, list[tuple[int, str, int, int]]] = {}
     param_reads: set[str] = set()  # parameters written by read-modify-write
@@ -300,14 +300,20 @@ def _tests_absence(condition: str) -> bool:
 def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
            loops: list[tuple]) -> list[Site]:
     """Sites with the line of the state test each sits behind: the then-arm of an if that
-    tests state, or a `continue` on a state test earlier in the same loop body -- provided the
-    change touches what the test reads (`if (!p->buf) p->buf = ...`: an ensure; `if (dp->x)
-    continue;` before an unrelated call: a search loop's filter)."""
-    loop_guards = [i for i, b in enumerate(branches)
-                   if b[B_KIND] == "then" and b[B_LOOP] and state_tests[i] and
-                   b[B_EXIT] == "continue"]
+    tests state, or a `continue` on a state test earlier in the same loop -- provided the
+    arm's (or the loop's) changes touch what the test reads (`if (!p->buf) p->buf = ...`: an
+    ensure; `if (dp->x) continue;` before an unrelated call: a search loop's filter)."""
+    skips = [i for i, b in enumerate(branches)
+             if b[B_KIND] == "then" and state_tests[i] and b[B_EXIT] == "continue"]
     loop_lines = sorted(lp[1] for lp in loops)
     tested: dict[int, list[str]] = {}
+    # the variables the changes inside each arm touch (an arm covers its changes as a block)
+    touched: dict[int, set[str]] = {}
+    for _, _, line, _, arm, _, base in raw:
+        if base:
+            for i, b in enumerate(branches):
+                if b[B_LINE] <= line <= b[B_END]:
+                    touched.setdefault(i, set()).add(base)
     sites = []
     for kind, name, line, region, arm, bits, base in sorted(raw, key=lambda s: s[2]):
         cover = 0
@@ -316,15 +322,28 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
         if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] == "then" and \
                 _tests_absence(branches[arm][B_COND]) and \
                 not (bits & _FREES and not bits & _ALLOCATES) and \
-                base in _tested(tested, branches, arm):
+                touched.get(arm, set()).intersection(_tested(tested, branches, arm)):
             cover = branches[arm][B_IF_LINE]
-        elif loop_guards and region & _LOOP and base:
-            start = max((ln for ln in loop_lines if ln <= line), default=-1)
-            cover = next((branches[g][B_IF_LINE] for g in loop_guards
+        elif skips and region & _LOOP:
+            start = _loop_start(loop_lines, line)
+            cover = next((branches[g][B_IF_LINE] for g in skips
                           if start <= branches[g][B_LINE] < line and
-                          base in _tested(tested, branches, g)), 0)
+                          _loop_touches(raw, loop_lines, branches, g, start, tested)), 0)
         sites.append(Site(kind, name, line, region, cover, bits, base))
     return sites
+
+
+def _loop_start(loop_lines: list[int], line: int) -> int:
+    return max((ln for ln in loop_lines if ln <= line), default=-1)
+
+
+def _loop_touches(raw: list[tuple], loop_lines: list[int], branches: list[tuple], guard: int,
+                  start: int, tested: dict[int, list[str]]) -> bool:
+    """Do the changes after a `continue` test, in the same loop, touch what it reads?"""
+    wanted = set(_tested(tested, branches, guard))
+    after = branches[guard][B_LINE]
+    return any(base in wanted for _, _, line, region, _, _, base in raw
+               if line > after and region & _LOOP and _loop_start(loop_lines, line) == start)
 
 
 def _tested(cache: dict[int, list[str]], branches: list[tuple], arm: int) -> list[str]:

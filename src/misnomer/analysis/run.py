@@ -8,8 +8,8 @@ from array import array
 from ..index.store import Index
 from ..progress import Reporter
 from .callgraph import CallGraph, merge_macros, summarize_macro
-from .local import ShapeInputs
-from .primitives import Effect, PrimitiveTable
+from .local import CALL, ShapeInputs
+from .primitives import PrimitiveTable
 from .shape import Shape, composable, decide_shape
 
 _MACRO_DEPTH = 6  # macros calling macros: how deep to follow
@@ -47,8 +47,8 @@ def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
         missing = graph.unresolved_names()
         added = False
         for name, definitions in _macro_definitions(index, missing):
-            graph.add_macro(merge_macros([summarize_macro(name, params, body, table)
-                                          for params, body in definitions]))
+            graph.add_macro(merge_macros([summarize_macro(name, params, body, table, file_id)
+                                          for params, body, file_id in definitions]))
             added = True
         if not added:
             break
@@ -63,13 +63,13 @@ def _macro_definitions(index: Index, names: set[str]):
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        found: dict[str, list[tuple[str, str]]] = {}
-        for name, params, body in index.conn.execute(
-                f"SELECT name, params, body FROM macros WHERE params IS NOT NULL "
+        found: dict[str, list[tuple[str, str, int]]] = {}
+        for name, params, body, file_id in index.conn.execute(
+                f"SELECT name, params, body, file_id FROM macros WHERE params IS NOT NULL "
                 f"AND name IN ({marks}) ORDER BY file_id, line", chunk):
             defs = found.setdefault(name, [])
             if len(defs) < 16:
-                defs.append((params, body))
+                defs.append((params, body, file_id))
         yield from found.items()
 
 
@@ -107,7 +107,7 @@ def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
             "SELECT file_id, own_effects, has_error, shape_inputs FROM functions ORDER BY id")
         for node, (file_id, own, has_error, inputs_json) in enumerate(rows):
             inputs = ShapeInputs.from_json(inputs_json)
-            verdict = decide_shape(inputs, Effect(own), Effect(graph.effects[node]), table,
+            verdict = decide_shape(inputs, own, graph.effects[node], table,
                                    oracle.effects(file_id), oracle.shape(file_id), bool(has_error))
             shapes[node] = SHAPE_CODES[verdict.shape]
             confidence[node] = verdict.confidence
@@ -115,26 +115,46 @@ def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
                 waiting.append((node, file_id, own, bool(has_error), inputs_json))
             if node % 4096 == 4095:
                 reporter.advance(4096)
-    # Composition: ensure-shaped callees can make their callers ensure-shaped, and so on up.
+    compose(graph, table, oracle, shapes, confidence, waiting)
+    _store(index, analysis, shapes, confidence, count)
+    return count
+
+
+def compose(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes: bytearray,
+            confidence: array, waiting: list[tuple]) -> None:
+    """Ensure-shaped callees can make their callers ensure-shaped, and so on up.  Each round
+    re-decides only the functions that call something that just became ensure-shaped."""
+    ensure = SHAPE_CODES[Shape.ENSURE]
+    could_be = {item[0] for item in waiting}  # only these can still turn ensure-shaped
+    # callee node -> indices in `waiting` of the functions that call it (only for callees that
+    # are, or may become, ensure-shaped)
+    callers_of: dict[int, list[int]] = {}
+    for k, (node, file_id, _, _, inputs_json) in enumerate(waiting):
+        for site in ShapeInputs.from_json(inputs_json).sites:
+            if site.kind != CALL:
+                continue
+            target = graph.resolve(site.name, file_id)
+            if isinstance(target, tuple):
+                for t in target:
+                    if shapes[t] == ensure or t in could_be:
+                        callers_of.setdefault(t, []).append(k)
+    newly = [n for n in callers_of if shapes[n] == ensure]
+    decided: set[int] = set()
     for _ in range(_COMPOSITION_ROUNDS):
-        changed = False
-        still = []
-        for item in waiting:
-            node, file_id, own, has_error, inputs_json = item
-            verdict = decide_shape(ShapeInputs.from_json(inputs_json), Effect(own),
-                                   Effect(graph.effects[node]), table, oracle.effects(file_id),
-                                   oracle.shape(file_id), has_error)
+        candidates = sorted({k for n in newly for k in callers_of.get(n, ())} - decided)
+        if not candidates:
+            break
+        newly = []
+        for k in candidates:
+            node, file_id, own, has_error, inputs_json = waiting[k]
+            verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
+                                   table, oracle.effects(file_id), oracle.shape(file_id),
+                                   has_error)
             if verdict.shape != Shape.ACTION:
                 shapes[node] = SHAPE_CODES[verdict.shape]
                 confidence[node] = verdict.confidence
-                changed = True
-            else:
-                still.append(item)
-        waiting = still
-        if not changed:
-            break
-    _store(index, analysis, shapes, confidence, count)
-    return count
+                decided.add(k)
+                newly.append(node)
 
 
 def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: array,
@@ -158,6 +178,9 @@ def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: arra
                           for name, ids in sorted(analysis.callers.items())))
         conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) SELECT 'full_analysis_generation',"
+                     " value FROM meta WHERE key = 'analysis_generation'")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('analysed_since_full', '0')")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -46,6 +46,7 @@ class ShapeVerdict:
 
 
 _ERROR = int(Region.ERROR_PATH)
+_UNKNOWN = int(Effect.UNKNOWN)
 _STATE = int(STATE_CHANGES)
 _SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
     ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value, ReturnKind.CONSTANT.value,
@@ -62,10 +63,13 @@ def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: Primiti
     callees do (from the call graph)."""
     main = []
     for s in inputs.sites:
+        if s.region & _ERROR:
+            continue
         if s.kind == CALL:
-            s = Site(s.kind, s.name, s.line, s.region, s.cover, int(callee_effects(s.name)),
-                     s.base)
-        if s.effects & _STATE and not s.region & _ERROR:
+            bits = callee_effects(s.name)
+            if bits & _STATE:
+                main.append(Site(s.kind, s.name, s.line, s.region, s.cover, int(bits), s.base))
+        elif s.effects & _STATE:
             main.append(s)
     if main:
         verdict = _with_effects(inputs, main, callee_shape)
@@ -167,9 +171,9 @@ def _describe(s: Site) -> str:
     return f"calls {s.name}()"
 
 
-def _confidence(total: Effect, has_error: bool, shape: Shape) -> float:
+def _confidence(total: int, has_error: bool, shape: Shape) -> float:
     confidence = 1.0
-    if total & Effect.UNKNOWN:
+    if total & _UNKNOWN:
         confidence -= 0.25  # some callee's effects are unknown
     if has_error:
         confidence -= 0.3  # the parse of the definition had errors

@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS macro_effects (
     effects INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- The lexicon as last learnt (JSON), for check and lexicon to reuse between runs.
+CREATE TABLE IF NOT EXISTS lexicon_cache (
+    generation TEXT,
+    verbs      TEXT NOT NULL,
+    data       TEXT NOT NULL
+);
+
 -- Verdicts of the behaviour model.
 CREATE TABLE IF NOT EXISTS analysis (
     function_id INTEGER PRIMARY KEY,

@@ -123,6 +123,8 @@ class Index:
                 f"{path} was written by another version of misnomer (index schema {found}, "
                 f"this version reads schema {SCHEMA_VERSION}); delete it and run "
                 f"`misnomer index` again")
+        else:
+            conn.executescript(TABLES + VIEWS)  # caches added within a schema version
         return index
 
     @classmethod
@@ -143,6 +145,10 @@ class Index:
                 f"{path} was written by another version of misnomer (index schema {found}, "
                 f"this version reads schema {SCHEMA_VERSION}); delete it and run "
                 f"`misnomer index` again")
+        try:
+            conn.executescript(TABLES + VIEWS)  # caches added within a schema version
+        except sqlite3.OperationalError:
+            pass  # read-only, or busy: the reader does without the caches
         return index
 
     def _schema_version(self) -> int | None:

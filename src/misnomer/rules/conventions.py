@@ -41,7 +41,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     leading = fn.parts.role in ("verb_object", "prefix_verb_object", "verb", "prefix_verb")
     problem = None
     evidence: list[Evidence] = []
-    if vocab.promises(verb, "imperative") and leading and fn.return_kind == "bool":
+    if vocab.promises(verb, "imperative") and fn.return_kind == "bool" and \
+            (leading or fn.parts.role == "object_verb"):
         problem = f"'{verb}' names an action, but the function returns bool"
     elif vocab.promises(verb, "predicate") and leading and fn.return_kind == "int":
         inputs, _ = ctx.verdict(fn)

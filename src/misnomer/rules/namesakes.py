@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
+from ..facts import Region
 from ..findings import Evidence, Finding, Rule
 from ..index.source import SourceReader
 from ..names import split_words
@@ -30,11 +31,13 @@ NAMESAKE_MISMATCH = Rule(
         "named like it is not called there (directly or one call down).  One of the two names "
         "should change."),
     bad_example=(
-        "#define REQ_CACHE_RELOAD 3\n\nint cache_reload(struct cache *c);\n\n"
+        "#define REQ_CACHE_RELOAD 3\n\nint cache_reload(struct cache *c)\n{\n"
+        "\treturn cache_fill(c);\n}\n\n"
         "void handle_requests(struct cache *c)\n{\n\tif (test_bit(REQ_CACHE_RELOAD, &c->req))\n"
         "\t\tcache_drop(c);\n}\n"),
     good_example=(
-        "#define REQ_CACHE_DROP 3\n\nint cache_reload(struct cache *c);\n\n"
+        "#define REQ_CACHE_DROP 3\n\nint cache_reload(struct cache *c)\n{\n"
+        "\treturn cache_fill(c);\n}\n\n"
         "void handle_requests(struct cache *c)\n{\n\tif (test_bit(REQ_CACHE_DROP, &c->req))\n"
         "\t\tcache_drop(c);\n}\n"))
 
@@ -55,9 +58,11 @@ def find(functions: list[FunctionView], ctx: CheckContext) -> Iterator[Finding]:
         if fn.verb is None:
             continue
         words = fn.parts.words
-        keys = {words, words[len(fn.parts.prefix):]}
-        for key in keys:
-            if len(key) >= 2 and fn.verb in key:
+        # the name, and its tails that keep the verb (KVM_REQ_MMU_RELOAD ~ kvm_mmu_reload,
+        # REQ_MMU_RELOAD ~ vcpu_mmu_reload)
+        for start in range(len(words) - 1):
+            key = words[start:]
+            if fn.verb in key:
                 by_key[key].append(fn)
     if not by_key:
         return
@@ -134,6 +139,7 @@ def _handlers(ctx: CheckContext, reader: SourceReader, macro: str,
               sites: list[tuple[str, int]]) -> list[tuple[str, int, list[str]]]:
     """For each use of ``macro`` in an if condition: (file, line, calls made in that arm)."""
     handled = []
+    seen: set[tuple[str, int]] = set()
     for path, line in sites:
         row = ctx.index.conn.execute(
             "SELECT f.id FROM functions f JOIN files ON files.id = f.file_id WHERE files.path = ? "
@@ -145,10 +151,14 @@ def _handlers(ctx: CheckContext, reader: SourceReader, macro: str,
         except Exception:  # the file changed or cannot be read: no evidence from it
             continue
         for b in facts.branches:
-            if b.kind == "then" and macro in b.condition and b.line <= line + 3:
+            if b.kind == "then" and macro in b.condition and b.if_line <= line <= b.end_line:
+                key = (path, b.if_line)
+                if key in seen:
+                    break  # the same branch, reached through another mention
+                seen.add(key)
                 calls = [c.callee for c in facts.calls if b.line <= c.line <= b.end_line
-                         and macro not in c.callee]
-                handled.append((path, b.line, list(dict.fromkeys(calls))))
+                         and not c.region & Region.CONDITION]
+                handled.append((path, b.if_line, list(dict.fromkeys(calls))))
                 break
     return handled
 

@@ -52,7 +52,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             "verb_object", "prefix_verb_object", "verb", "prefix_verb") and \
             fn.return_kind not in _TRUTHY_KINDS:
         promise = "a yes-or-no answer"
-        actual = f"it returns {fn.return_kind if fn.return_kind != 'other' else 'a non-boolean'}"
+        actual = {"pointer": "it returns a pointer", "void": "it returns nothing",
+                  "other": "it returns something other than a truth value"}[fn.return_kind]
     elif vocab.promises(verb, "getter") and fn.return_kind == "void" and \
             not effects & Effect.OUT_PARAMS and fn.shape in ("query", "check"):
         promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"

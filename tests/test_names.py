@@ -1,0 +1,191 @@
+"""Names: identifiers as words, prefixes learnt per directory, and the verb of a function name.
+
+The directories below are small made-up sets of names in the style of the trees they are named
+after; nothing here is read from a real tree.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from misnomer.names import NameModel, NameParts, VerbVocabulary, split_words
+
+VOCAB = VerbVocabulary.load()
+
+KVM_MMU = "arch/x86/kvm/mmu"  # every name starts with kvm_mmu_
+KVM = "arch/x86/kvm"  # kvm_ names with many objects: only kvm_ is shared by 4 or more
+NET = "net/core"
+FS = "fs"
+LIB = "lib"
+
+NAMES = {
+    KVM_MMU: ["kvm_mmu_load", "kvm_mmu_unload", "kvm_mmu_reload", "kvm_mmu_reset_context",
+              "kvm_mmu_create", "kvm_mmu_destroy", "mmu_free_roots"],
+    KVM: ["kvm_vcpu_reset", "kvm_arch_init", "kvm_arch_exit", "kvm_set_cr0", "kvm_get_cr0",
+          "kvm_mmu_reload", "kvm_mmu_load", "kvm_apic_accept", "kvm_emulate_halt"],
+    NET: ["skb_ensure_writable", "skb_put", "skb_pull", "skb_push", "skb_vlan_pop",
+          "__skb_vlan_pop", "skb_vlan_push", "skb_copy_bits", "skb_trim"],
+    FS: ["ensure_good_fd", "get_unused_fd", "get_file", "get_max_files", "get_fs_type",
+         "do_sys_open"],
+    LIB: ["maybe_load_x", "load_x_if_needed", "clear_locked", "ReadRegister32",
+          "WriteRegister32"],
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> NameModel:
+    return NameModel.learn(NAMES, VOCAB)
+
+
+def parts(model: NameModel, name: str, directory: str) -> tuple:
+    p = model.parse(name, directory)
+    return p.prefix, p.verb, p.role, p.qualifiers
+
+
+# --- words -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("identifier, words", [
+    ("kvm_mmu_reload", ("kvm", "mmu", "reload")),
+    ("__skb_vlan_pop", ("skb", "vlan", "pop")),
+    ("ReadRegister32", ("read", "register", "32")),
+    ("HTTPServerStart", ("http", "server", "start")),
+    ("x86_cpu_init", ("x86", "cpu", "init")),  # a single letter and its digits stay one word
+    ("load_x_if_needed", ("load", "x", "if", "needed")),
+    ("kvm__double", ("kvm", "double")),
+    ("_trailing_", ("trailing",)),
+    ("", ()),
+])
+def test_split_words(identifier, words):
+    assert split_words(identifier) == words
+
+
+# --- prefixes ----------------------------------------------------------------------------------
+
+def test_prefixes_are_learnt_per_directory(model):
+    assert model.dir_prefixes[KVM_MMU] == {("kvm",), ("kvm", "mmu")}
+    assert model.dir_prefixes[KVM] == {("kvm",)}
+    assert model.dir_prefixes[NET] == {("skb",)}
+    assert FS not in model.dir_prefixes and LIB not in model.dir_prefixes
+    assert model.global_prefixes == set()
+
+
+def test_verbs_are_not_taken_as_prefixes():
+    """Five names starting with get_ share a leading word, but a verb ends a prefix."""
+    names = {"drivers/x": ["get_foo", "get_bar", "get_baz", "get_qux", "get_quux",
+                           "set_foo", "set_bar", "set_baz", "set_qux"]}
+    model = NameModel.learn(names, VOCAB)
+    assert model.dir_prefixes == {}
+    assert parts(model, "get_foo", "drivers/x") == ((), "get", "verb_object", ())
+
+
+def test_a_prefix_needs_four_functions():
+    three = NameModel.learn({"d": ["abc_open", "abc_close", "abc_read"]}, VOCAB)
+    four = NameModel.learn({"d": ["abc_open", "abc_close", "abc_read", "abc_write"]}, VOCAB)
+    assert three.dir_prefixes == {}
+    assert four.dir_prefixes == {"d": {("abc",)}}
+    assert three.parse("abc_open", "d").role == "object_verb"
+    assert four.parse("abc_open", "d").role == "prefix_verb"
+
+
+def test_global_prefixes_apply_in_every_directory():
+    objects = ["page", "node", "inode", "block", "entry", "table", "slot", "frame", "zone",
+               "bank", "lane", "ring"]
+    names = {f"fs/gfs{i}": [f"gfs_{o}_init" for o in objects]
+             + [f"gfs_{o}_free" for o in objects[:9]] for i in range(2)}
+    names["fs/other"] = ["gfs_page_init", "xyz_open", "abc_close", "def_read", "ghi_write"]
+    model = NameModel.learn(names, VOCAB)
+    assert model.global_prefixes == {("gfs",)}
+    assert "fs/other" not in model.dir_prefixes
+    assert parts(model, "gfs_page_init", "fs/other") == (("gfs",), "init", "prefix_object_verb",
+                                                         ())
+
+
+def test_words_used_in_verb_position_across_the_tree_become_verbs():
+    """'serialize' is not in the base list; 42 names in 14 directories use it right after their
+    prefix.  'devdata' sits there as often but does not look like a verb."""
+    names = {}
+    for letter in "abcdefghijklmn":
+        names[f"d{letter}"] = [f"pf{letter}_{w}_{o}" for w in ("serialize", "devdata")
+                               for o in ("page", "node", "inode")]
+    model = NameModel.learn(names, VOCAB)
+    assert "serialize" not in VOCAB.words
+    assert model.tree_verbs == {"serialize"}
+    assert parts(model, "pfa_serialize_page", "da") == (("pfa",), "serialize",
+                                                        "prefix_verb_object", ())
+    assert model.parse("pfa_devdata_page", "da").verb is None
+
+
+def test_model_round_trips_through_json(model):
+    again = NameModel.from_json_obj(model.to_json_obj(), VOCAB)
+    for directory, names in NAMES.items():
+        for name in names:
+            assert again.parse(name, directory) == model.parse(name, directory)
+
+
+# --- verbs and roles ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, directory, expected", [
+    # kvm_ is the prefix, mmu the object, reload the verb at the end
+    ("kvm_mmu_reload", KVM, (("kvm",), "reload", "prefix_object_verb", ())),
+    # where every name starts with kvm_mmu_, that whole sequence is the prefix
+    ("kvm_mmu_reload", KVM_MMU, (("kvm", "mmu"), "reload", "prefix_verb", ())),
+    ("kvm_mmu_reset_context", KVM_MMU, (("kvm", "mmu"), "reset", "prefix_verb_object", ())),
+    ("skb_ensure_writable", NET, (("skb",), "ensure", "prefix_verb_object", ())),
+    ("skb_put", NET, (("skb",), "put", "prefix_verb", ())),
+    ("ensure_good_fd", FS, ((), "ensure", "verb_object", ())),
+    ("__skb_vlan_pop", NET, (("skb",), "pop", "prefix_object_verb", ("internal",))),
+    ("maybe_load_x", LIB, ((), "load", "verb_object", ("maybe",))),
+    ("load_x_if_needed", LIB, ((), "load", "verb_object", ("if_needed",))),
+    ("clear_locked", LIB, ((), "clear", "verb", ("locked",))),
+    ("ReadRegister32", LIB, ((), "read", "verb_object", ())),
+    ("do_sys_open", FS, ((), "open", "object_verb", ("do",))),
+    ("kvm_apic_accept", KVM, (("kvm",), None, "none", ())),  # no verb at all
+])
+def test_parse(model, name, directory, expected):
+    assert parts(model, name, directory) == expected
+
+
+def test_parse_keeps_the_name_and_its_words(model):
+    assert model.parse("__skb_vlan_pop", NET) == NameParts(
+        "__skb_vlan_pop", ("skb", "vlan", "pop"), ("skb",), "pop", "prefix_object_verb",
+        ("internal",))
+
+
+def test_a_lone_qualifier_is_the_verb(model):
+    """`maybe` alone is not stripped: a qualifier needs something left to qualify."""
+    assert parts(model, "maybe", LIB) == ((), "maybe", "verb", ())
+
+
+def test_a_noun_that_is_also_a_verb_can_lead_a_predicate():
+    names = {"block": ["queue_is_mq", "queue_is_busy", "queue_has_tags", "queue_max_sectors",
+                       "queue_logical_block_size"]}
+    model = NameModel.learn(names, VOCAB)
+    assert model.parse("queue_is_mq", "block").verb == "is"
+
+
+def test_a_prefix_with_digits_is_learnt_whole():
+    names = {"drivers/rtl": ["rtl92c_phy_set_bw_mode", "rtl92c_phy_get_txpower",
+                             "rtl92c_phy_sw_chnl", "rtl92c_phy_set_txpower",
+                             "rtl92c_phy_query_bb_reg"]}
+    model = NameModel.learn(names, VOCAB)
+    p = model.parse("rtl92c_phy_set_bw_mode", "drivers/rtl")
+    assert (p.prefix[-1], p.verb, p.role) == ("phy", "set", "prefix_verb_object")
+
+
+# --- the vocabulary ----------------------------------------------------------------------------
+
+def test_vocabulary_promises():
+    assert VOCAB.promises("reload", "unconditional_action")
+    assert VOCAB.promises("is", "predicate")
+    assert VOCAB.promises("free", "free") and VOCAB.promises("free", "release")
+    assert not VOCAB.promises("ensure", "unconditional_action")
+    assert not VOCAB.promises(None, "predicate")
+    assert not VOCAB.promises("reload", "no-such-promise")
+
+
+def test_extra_verbs_are_verbs():
+    vocab = VerbVocabulary.load(["frob"])
+    assert "frob" in vocab.words and "frob" not in VOCAB.words
+    model = NameModel.learn({"d": ["gadget_frob"]}, vocab)
+    assert model.parse("gadget_frob", "d").verb == "frob"
+    assert NameModel.learn({"d": ["gadget_frob"]}, VOCAB).parse("gadget_frob", "d").verb is None
