@@ -21,7 +21,7 @@ from .findings import Finding
 from .index.store import Index
 from .lexicon import cached_lexicon, function_rows
 from .names import VerbVocabulary
-from .rules import ALL_RULES, CheckContext, FunctionView, check_function, check_tree
+from .rules import ALL_RULES, CheckContext, FunctionView, TreeRules, check_function
 from .rules import rules_matching
 
 BASELINE_VERSION = 1
@@ -56,7 +56,7 @@ class CheckResult:
 def enabled_rules(config: Config, options: CheckOptions) -> set[str]:
     try:
         chosen = rules_matching(options.select or config.select) if \
-            (options.select or config.select) else {r.id for r in ALL_RULES}
+            (options.select or config.select) else {r.id for r in ALL_RULES if r.default}
         chosen -= rules_matching(config.ignore + options.ignore)
     except KeyError as exc:
         known = ", ".join(f"{r.id} ({r.symbol})" for r in ALL_RULES)
@@ -74,22 +74,21 @@ def run_check(index: Index, config: Config, options: CheckOptions,
     callers = dict(index.conn.execute(
         "SELECT name, json_array_length(function_ids) FROM callers"))
     in_scope = _scope_test(options.scope)
-    views: list[FunctionView] = []
+    tree_rules = TreeRules(ctx, enabled)
     raw: list[Finding] = []
     count = 0
     for (fid, name, path, line, shape, bits, static, return_kind, exported, confidence, col,
-         end_line, variant) in function_rows(index):
+         end_line, variant, is_callback) in function_rows(index):
         parts = lexicon.parse(name, posixpath.dirname(path))
         fn = FunctionView(fid, name, path, line, col, end_line, shape, Effect(bits), confidence,
                           bool(static), bool(exported), return_kind, variant, parts,
-                          callers.get(name, 0))
-        if parts.verb is not None:
-            views.append(fn)
+                          callers.get(name, 0), bool(is_callback))
+        tree_rules.see(fn)
         if not in_scope(path):
             continue
         count += 1
         raw.extend(check_function(fn, ctx, enabled))
-    raw.extend(f for f in check_tree(views, ctx, enabled) if in_scope(f.file))
+    raw.extend(f for f in tree_rules.findings() if in_scope(f.file))
     result = FindingFilter(index, config, options).apply(raw)
     result.functions = count
     return result

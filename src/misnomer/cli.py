@@ -19,7 +19,7 @@ from .analysis.primitives import PrimitiveTable
 from .config import Config, load_config
 from .errors import MisnomerError
 from .index.indexer import DEFAULT_MAX_FILE_SIZE, IndexOptions, Interrupted, run_index
-from .index.store import DEFAULT_DB, Index
+from .index.store import DEFAULT_DB, Index, recorded_root
 from .progress import Reporter
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -156,21 +156,16 @@ def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
     """The tree to index and its database: --db's recorded root, else an index found at or
     above the path, else the path itself (a directory) or the current directory."""
     if db is not None and db.exists():
-        index = Index.open_existing(db)
-        try:
-            return index.root.resolve(), db.resolve()
-        finally:
-            index.close()
+        root = recorded_root(db)
+        if root is not None:
+            return root.resolve(), db.resolve()
     start = (paths[0] if paths else Path.cwd()).resolve()
     start = start if start.is_dir() else start.parent
     if db is None:
         found = find_db(None, start)
-        if found.exists():
-            index = Index.open_existing(found)
-            try:
-                return index.root.resolve(), found.resolve()
-            finally:
-                index.close()
+        root = recorded_root(found) if found.exists() else None
+        if root is not None:
+            return root.resolve(), found.resolve()
     # No index yet: the git work tree around the paths, else the directory they share.
     common = Path(os.path.commonpath([str(p.resolve() if p.is_dir() else p.resolve().parent)
                                       for p in paths])) if paths else Path.cwd().resolve()

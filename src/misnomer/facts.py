@@ -211,6 +211,8 @@ class FunctionFacts:
     # occurrences in the body of each pointer parameter that is written through or passed
     # first to a call (what tells an out-parameter from an in-out one)
     param_uses: dict[str, int] = field(default_factory=dict)
+    # installed in an operations table of its file (`.free = foo_free`): the name is dictated
+    is_callback: bool = False
 
     @property
     def calls(self) -> list[Call]:

@@ -40,6 +40,7 @@ class Rule:
     bad_example: str  # C code the rule reports
     good_example: str  # the same code, named so the rule is satisfied
     family: str  # the rule module it belongs to
+    default: bool = True  # reported unless deselected; False: only when selected
 
     def __post_init__(self) -> None:
         if not _RULE_ID.fullmatch(self.id):

@@ -129,10 +129,11 @@ class Lexicon:
 
 def function_rows(index: Index):
     """(id, name, path, line, shape, effects, static, return_kind, exported, confidence,
-    column, end_line, variant) of every analysed function, in id order."""
+    column, end_line, variant, is_callback) of every analysed function, in id order."""
     return index.conn.execute(
         "SELECT f.id, f.name, files.path, f.line, a.shape, a.effects, f.is_static, "
-        "f.return_kind, f.is_exported, a.confidence, f.column, f.end_line, f.variant "
+        "f.return_kind, f.is_exported, a.confidence, f.column, f.end_line, f.variant, "
+        "f.is_callback "
         "FROM functions f JOIN files ON files.id = f.file_id "
         "JOIN analysis a ON a.function_id = f.id ORDER BY f.id")
 

@@ -26,6 +26,9 @@ NOUN_LIKE_VERBS = frozenset({
     "queue", "map", "lock", "link", "hash", "log", "trace", "power", "mask", "mark", "count",
     "test", "signal", "sort", "scan", "map", "page", "list", "state", "work", "event", "hold",
     "match", "poll", "request", "report", "account", "config", "print", "format", "store"})
+# After these, a verb-looking word is an adjective: next_free_urb, first_set_bit, num_mapped.
+ADJECTIVE_AFTER = frozenset({"next", "first", "last", "num", "nr", "count", "total", "max", "min",
+                             "get", "find", "alloc", "is", "has", "prev", "cur", "current"})
 PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
 PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
 GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
@@ -90,6 +93,10 @@ class VerbVocabulary:
                           key=len, reverse=True)
         return cls(frozenset(words), frozenset(data["qualifiers"]["leading"]), tuple(trailing),
                    {k: frozenset(v) for k, v in data["promises"].items()})
+
+    @property
+    def predicates(self) -> frozenset[str]:
+        return self.promise_sets.get("predicate", frozenset())
 
     def promises(self, verb: str | None, promise: str) -> bool:
         return verb is not None and verb in self.promise_sets.get(promise, ())
@@ -197,15 +204,23 @@ class NameModel:
                 rest[1] in verbs:
             # queue_is_ready, map_get_entry: the first word names a thing
             prefix = prefix + (rest.pop(0),)
-        if rest and rest[0] in verbs:
+        predicate = next((i for i, w in enumerate(rest[:-1]) if w in self.vocab.predicates), -1)
+        if predicate > 0:
+            # nft_set_elem_is_dead: a question word decides, wherever it stands
+            prefix = prefix + tuple(rest[:predicate])
+            rest = rest[predicate:]
+        first_is_verb = bool(rest) and rest[0] in verbs
+        last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER
+        if first_is_verb and not (last_is_verb and len(rest) >= 3):
             verb = rest[0]
             role = ("prefix_verb" if len(rest) == 1 else "prefix_verb_object") if prefix else \
                 ("verb" if len(rest) == 1 else "verb_object")
-        elif rest and rest[-1] in verbs:
+        elif last_is_verb:
+            # xfs_dir2_free_hdr_check: object words first, the verb last
             verb, role = rest[-1], "prefix_object_verb" if prefix else "object_verb"
         else:
-            for w in rest[1:-1]:
-                if w in verbs:
+            for i, w in enumerate(rest[1:-1], start=1):
+                if w in verbs and rest[i - 1] not in ADJECTIVE_AFTER:
                     # gate_is_ready, foo_bar_get_baz: the words before the verb are a prefix
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"

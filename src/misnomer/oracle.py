@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .analysis.callgraph import choose_definitions
+from .analysis.callgraph import arch_of, choose_definitions
 from .analysis.primitives import Effect, Primitive, PrimitiveTable
 from .analysis.shape import Shape
 from .index.store import Index
@@ -42,6 +42,7 @@ class IndexOracle:
         self.table = table
         self._defs: dict[str, list[Definition]] = {}
         self._macros: dict[str, int | None] = {}
+        self._archs: dict[int, str | None] = {}
 
     def definitions(self, name: str) -> list[Definition]:
         defs = self._defs.get(name)
@@ -65,8 +66,9 @@ class IndexOracle:
         if prim is not None:
             return Resolution("primitive", prim.effects, primitive=prim)
         defs = self.definitions(name)
-        chosen = [defs[i] for i in choose_definitions([(d.file_id, d.visible) for d in defs],
-                                                       file_id)]
+        chosen = [defs[i] for i in choose_definitions(
+            [(d.file_id, d.visible, arch_of(d.path)) for d in defs], file_id,
+            self._arch(file_id))]
         if chosen:
             bits = Effect.NONE
             for d in chosen:
@@ -82,6 +84,13 @@ class IndexOracle:
             return Resolution("macro", Effect(self._macros[name]))
         verdict = self.table.verdict_from_name(name)
         return Resolution("unknown" if verdict & Effect.UNKNOWN else "by-name", verdict)
+
+    def _arch(self, file_id: int) -> str | None:
+        if file_id not in self._archs:
+            row = self.index.conn.execute("SELECT path FROM files WHERE id = ?",
+                                          (file_id,)).fetchone()
+            self._archs[file_id] = arch_of(row[0]) if row else None
+        return self._archs[file_id]
 
     def effects_for(self, file_id: int):
         return lambda name: self.resolve(name, file_id).effects

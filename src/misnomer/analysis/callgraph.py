@@ -79,14 +79,36 @@ def merge_macros(summaries: list[MacroSummary]) -> MacroSummary:
     return MacroSummary(summaries[0].name, effects, tuple(callees), summaries[0].file_id)
 
 
-def choose_definitions(defs: list[tuple[int, bool]], file_id: int) -> list[int]:
-    """Which of a name's definitions, given as (file id, visible from other files), a call from
-    ``file_id`` reaches: those in the same file, else all visible ones (#ifdef variants and
-    per-architecture versions alike)."""
-    same = [i for i, (f, _) in enumerate(defs) if f == file_id]
+TYPICAL_ARCH = "x86"  # the configuration a reader assumes when code is shared by all
+
+
+def arch_of(path: str) -> str | None:
+    """`arch/arm64/kernel/x.c` -> 'arm64'; None outside an arch/ directory."""
+    if path.startswith("arch/"):
+        end = path.find("/", 5)
+        return path[5:end] if end > 0 else None
+    return None
+
+
+def choose_definitions(defs: list[tuple[int, bool, str | None]], file_id: int,
+                       arch: str | None) -> list[int]:
+    """Which of a name's definitions, given as (file id, visible from other files, arch), a
+    call from ``file_id`` in ``arch`` reaches: those in the same file; else the visible ones of
+    the caller's architecture (of x86, the typical configuration, for code shared by all); else
+    the visible ones outside arch/; else every visible one (#ifdef variants: effects OR-ed)."""
+    same = [i for i, (f, _, _) in enumerate(defs) if f == file_id]
     if same:
         return same
-    return [i for i, (_, visible) in enumerate(defs) if visible]
+    visible = [i for i, (_, v, _) in enumerate(defs) if v]
+    if len(visible) > 1 and any(defs[i][2] is not None for i in visible):
+        wanted = arch or TYPICAL_ARCH
+        mine = [i for i in visible if defs[i][2] == wanted]
+        if mine:
+            return mine
+        generic = [i for i in visible if defs[i][2] is None]
+        if generic:
+            return generic
+    return visible
 
 
 class CallGraph:
@@ -98,6 +120,7 @@ class CallGraph:
         self.node_names = array("i")  # name id of each node
         self.files = array("i")
         self.visible = array("b")
+        self.arch: list[str | None] = []  # the arch/ directory of each node's file
         self.own = array("i")
         self.callees: list[array] = []  # name ids
         self.returned: list[array | None] = []
@@ -107,6 +130,7 @@ class CallGraph:
         self.macros: dict[int, int] = {}  # name id -> macro node
         self.effects = array("i")
         self.recomputed: set[int] = set()  # macro nodes re-read (incremental analysis)
+        self._file_arch: dict[int, str | None] = {}
         self._resolved: dict[tuple[int, int], tuple[int, ...] | int] = {}
 
     def intern(self, name: str) -> int:
@@ -120,7 +144,7 @@ class CallGraph:
         return len(self.function_ids)
 
     def add_function(self, function_id: int, name: str, file_id: int, visible: bool, own: int,
-                     callees: list[str], returned: list[str]) -> int:
+                     callees: list[str], returned: list[str], arch: str | None = None) -> int:
         """``callees``: every name the function calls directly.  Primitives (their effects are
         in ``own`` already) and acquire/release pairs that cancel out are dropped here."""
         node = len(self.function_ids)
@@ -129,6 +153,9 @@ class CallGraph:
         self.node_names.append(name_id)
         self.files.append(file_id)
         self.visible.append(1 if visible else 0)
+        self.arch.append(arch)
+        if arch is not None:
+            self._file_arch[file_id] = arch
         self.own.append(int(own))
         self.callees.append(array("i", [self.intern(c) for c in self._propagating(callees)]))
         self.returned.append(array("i", [self.intern(c) for c in returned]) if returned else None)
@@ -164,6 +191,7 @@ class CallGraph:
         self.node_names.append(name_id)
         self.files.append(summary.file_id)
         self.visible.append(1)
+        self.arch.append(None)
         self.own.append(int(summary.effects))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
         self.returned.append(None)
@@ -177,6 +205,9 @@ class CallGraph:
         target = self._resolve(name_id, file_id)
         return target if isinstance(target, tuple) else Effect(target)
 
+    def arch_of_file(self, file_id: int) -> str | None:
+        return self._file_arch.get(file_id)
+
     def _resolve(self, name_id: int, file_id: int) -> tuple[int, ...] | int:
         defs = self.defs.get(name_id)
         # one int key: whether the answer depends on the calling file, and then which
@@ -187,8 +218,9 @@ class CallGraph:
             return hit
         hit = None
         if defs is not None:
-            chosen = choose_definitions([(self.files[d], bool(self.visible[d])) for d in defs],
-                                        file_id)
+            chosen = choose_definitions(
+                [(self.files[d], bool(self.visible[d]), self.arch[d]) for d in defs], file_id,
+                self._file_arch.get(file_id))
             if chosen:
                 hit = tuple(defs[i] for i in chosen)
         if hit is None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from ..index.store import Index
 from ..index.writer import ChangeLog, OldFunction
-from .callgraph import CallGraph, MacroSummary, merge_macros, summarize_macro
+from .callgraph import CallGraph, MacroSummary, arch_of, merge_macros, summarize_macro
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
 from .run import SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions, compose
@@ -199,7 +199,7 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
             f"files.id = f.file_id WHERE f.id IN ({marks}) ORDER BY f.id", chunk).fetchall()
     for fid, name, file_id, static, path, own, callees, returned, _, _ in rows:
         graph.add_function(fid, name, file_id, not static or path.endswith(".h"), own,
-                           json.loads(callees), json.loads(returned))
+                           json.loads(callees), json.loads(returned), arch_of(path))
     in_cone = set(cone)
     fixed_shapes: dict[int, int] = {}
     _add_fixed_callees(index, graph, in_cone, fixed_shapes)
@@ -220,8 +220,10 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
         shapes[node] = SHAPE_CODES[verdict.shape]
         confidence[node] = verdict.confidence
         if composable(verdict):
-            waiting.append((node, file_id, own, bool(has_error), inputs_json))
-    compose(graph, table, oracle, shapes, confidence, waiting)
+            waiting.append((node, file_id, own, bool(has_error)))
+    inputs_of = {node: row[9] for node, row in enumerate(rows)}
+    compose(graph, table, oracle, shapes, confidence, waiting,
+            lambda nodes: ((n, ShapeInputs.from_json(inputs_of[n])) for n in nodes))
     decided = {node: (fid, SHAPES_BY_CODE[shapes[node]], round(confidence[node], 2))
                for node, (fid, *_) in enumerate(rows)}
     for node, (fid, shape, confidence) in decided.items():
@@ -253,7 +255,7 @@ def _add_fixed_callees(index: Index, graph: CallGraph, in_cone: set[int],
             if fid in in_cone:
                 continue
             node = graph.add_function(fid, name, file_id, not static or path.endswith(".h"),
-                                      effects or 0, [], [])
+                                      effects or 0, [], [], arch_of(path))
             if shape:
                 fixed_shapes[node] = SHAPE_CODES[Shape(shape)]
 

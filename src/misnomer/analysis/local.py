@@ -82,7 +82,7 @@ class ShapeInputs:
     sites: list[Site] = field(default_factory=list)
     # early success returns on a state test: (line of the if, variables the test reads)
     guards: list[tuple[int, list[str]]] = field(default_factory=list)
-    logs: list[int] = field(default_factory=list)  # lines of logging calls
+    logs: list[int] = field(default_factory=list)  # lines of logging calls made conditionally
     out_params: list[str] = field(default_factory=list)
     line: int = 0  # the function's line, for reasons that point at the whole function
 
@@ -176,7 +176,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         real_calls += 1
         if bits & _LOGS:
             effects |= _LOGS
-            logs.append(line)
+            if region & (_CONDITIONAL | _ERROR):
+                logs.append(line)  # a report of something found wrong, not a print
             evidence.append(Evidence("logs", line, f"{callee}()"))
         if bits & _LOCKS:
             effects |= _LOCKS

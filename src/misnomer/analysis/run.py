@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from array import array
 
 from ..index.store import Index
 from ..progress import Reporter
-from .callgraph import CallGraph, merge_macros, summarize_macro
+from .callgraph import CallGraph, arch_of, merge_macros, summarize_macro
 from .local import CALL, ShapeInputs
 from .primitives import PrimitiveTable
 from .shape import Shape, composable, decide_shape
@@ -18,31 +19,17 @@ SHAPE_CODES = {Shape.QUERY: 1, Shape.CHECK: 2, Shape.ENSURE: 3, Shape.ACTION: 4,
 SHAPES_BY_CODE = {code: shape for shape, code in SHAPE_CODES.items()}
 
 
-class Analysis:
-    """The call graph with its effects, and callers by name (for the callers table)."""
-
-    def __init__(self, graph: CallGraph, callers: dict[str, array]) -> None:
-        self.graph = graph
-        self.callers = callers
-
-
-def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
+def build_graph(index: Index, table: PrimitiveTable) -> CallGraph:
     """The call graph of the whole index, with macros standing in for undefined callees."""
     graph = CallGraph(table)
-    callers: dict[str, array] = {}
     rows = index.conn.execute(
         "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
         "f.returned FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
     loads = json.loads
     for fid, name, file_id, is_static, path, own, callees_json, returned in rows:
-        callees = loads(callees_json)
-        for c in callees:
-            lst = callers.get(c)
-            if lst is None:
-                callers[c] = lst = array("q")
-            lst.append(fid)
         graph.add_function(fid, name, file_id, not is_static or path.endswith(".h"), own,
-                           callees, loads(returned) if returned != "[]" else [])
+                           loads(callees_json), loads(returned) if returned != "[]" else [],
+                           arch_of(path))
     for _ in range(_MACRO_DEPTH):
         missing = graph.unresolved_names()
         added = False
@@ -53,7 +40,7 @@ def build_graph(index: Index, table: PrimitiveTable) -> Analysis:
         if not added:
             break
     graph.propagate()
-    return Analysis(graph, callers)
+    return graph
 
 
 def _macro_definitions(index: Index, names: set[str]):
@@ -95,13 +82,14 @@ class GraphOracle:
 
 def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
     """Recompute every verdict in the index.  Returns the number of functions analysed."""
-    analysis = build_graph(index, table)
-    graph = analysis.graph
+    started = time.monotonic()
+    graph = build_graph(index, table)
+    timings = {"graph": time.monotonic() - started}
     count = sum(1 for f in graph.function_ids if f >= 0)
     shapes = bytearray(len(graph))
     confidence = array("f", bytes(4 * count))
     oracle = GraphOracle(graph, shapes)
-    waiting: list[tuple[int, int, int, bool, str]] = []  # may become ensure: node, ...
+    waiting: list[tuple[int, int, int, bool]] = []  # may become ensure: node, file, own, error
     with reporter.phase("analysing", count):
         rows = index.conn.execute(
             "SELECT file_id, own_effects, has_error, shape_inputs FROM functions ORDER BY id")
@@ -112,32 +100,57 @@ def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
             shapes[node] = SHAPE_CODES[verdict.shape]
             confidence[node] = verdict.confidence
             if composable(verdict):
-                waiting.append((node, file_id, own, bool(has_error), inputs_json))
+                waiting.append((node, file_id, own, bool(has_error)))
             if node % 4096 == 4095:
                 reporter.advance(4096)
-    compose(graph, table, oracle, shapes, confidence, waiting)
-    _store(index, analysis, shapes, confidence, count)
+    timings["shapes"] = time.monotonic() - started - sum(timings.values())
+    compose(graph, table, oracle, shapes, confidence, waiting, _inputs_reader(index, graph))
+    timings["composition"] = time.monotonic() - started - sum(timings.values())
+    _store(index, graph, shapes, confidence, count)
+    timings["store"] = time.monotonic() - started - sum(timings.values())
+    reporter.note(f"analysed {count:,} functions in {time.monotonic() - started:.1f} s ("
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ")")
     return count
 
 
+def _inputs_reader(index: Index, graph: CallGraph):
+    """Shape inputs of graph nodes, read back from the index in chunks (kept out of memory)."""
+    def read(nodes: list[int]):
+        for start in range(0, len(nodes), 500):
+            chunk = nodes[start:start + 500]
+            ids = [graph.function_ids[n] for n in chunk]
+            marks = ",".join("?" * len(ids))
+            found = dict(index.conn.execute(
+                f"SELECT id, shape_inputs FROM functions WHERE id IN ({marks})", ids))
+            for node, fid in zip(chunk, ids):
+                yield node, ShapeInputs.from_json(found[fid])
+    return read
+
+
 def compose(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes: bytearray,
-            confidence: array, waiting: list[tuple]) -> None:
+            confidence: array, waiting: list[tuple], read_inputs) -> None:
     """Ensure-shaped callees can make their callers ensure-shaped, and so on up.  Each round
-    re-decides only the functions that call something that just became ensure-shaped."""
+    re-decides only the functions that call something that just became ensure-shaped.
+    ``waiting`` holds (node, file, own effects, has_error) of the candidates; ``read_inputs``
+    gives their shape inputs back."""
     ensure = SHAPE_CODES[Shape.ENSURE]
     could_be = {item[0] for item in waiting}  # only these can still turn ensure-shaped
-    # callee node -> indices in `waiting` of the functions that call it (only for callees that
-    # are, or may become, ensure-shaped)
-    callers_of: dict[int, list[int]] = {}
-    for k, (node, file_id, _, _, inputs_json) in enumerate(waiting):
-        for site in ShapeInputs.from_json(inputs_json).sites:
+    by_node = {item[0]: item for item in waiting}
+    # callee node -> candidates calling it (only callees that are, or may become, ensure)
+    callers_of: dict[int, array] = {}
+    for node, inputs in read_inputs(sorted(by_node)):
+        file_id = by_node[node][1]
+        for site in inputs.sites:
             if site.kind != CALL:
                 continue
             target = graph.resolve(site.name, file_id)
             if isinstance(target, tuple):
                 for t in target:
                     if shapes[t] == ensure or t in could_be:
-                        callers_of.setdefault(t, []).append(k)
+                        lst = callers_of.get(t)
+                        if lst is None:
+                            callers_of[t] = lst = array("i")
+                        lst.append(node)
     newly = [n for n in callers_of if shapes[n] == ensure]
     decided: set[int] = set()
     for _ in range(_COMPOSITION_ROUNDS):
@@ -145,21 +158,19 @@ def compose(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes
         if not candidates:
             break
         newly = []
-        for k in candidates:
-            node, file_id, own, has_error, inputs_json = waiting[k]
-            verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
-                                   table, oracle.effects(file_id), oracle.shape(file_id),
-                                   has_error)
+        for node, inputs in read_inputs(candidates):
+            _, file_id, own, has_error = by_node[node]
+            verdict = decide_shape(inputs, own, graph.effects[node], table,
+                                   oracle.effects(file_id), oracle.shape(file_id), has_error)
             if verdict.shape != Shape.ACTION:
                 shapes[node] = SHAPE_CODES[verdict.shape]
                 confidence[node] = verdict.confidence
-                decided.add(k)
+                decided.add(node)
                 newly.append(node)
 
 
-def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: array,
+def _store(index: Index, graph: CallGraph, shapes: bytearray, confidence: array,
            count: int) -> None:
-    graph = analysis.graph
     conn = index.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -172,10 +183,11 @@ def _store(index: Index, analysis: Analysis, shapes: bytearray, confidence: arra
         conn.executemany("INSERT INTO macro_effects(name, effects) VALUES (?, ?)",
                          ((graph.names[name_id], graph.effects[node])
                           for name_id, node in graph.macros.items()))
+        # who calls each name: aggregated by SQLite itself (no copy of it in Python)
         conn.execute("DELETE FROM callers")
-        conn.executemany("INSERT INTO callers(name, function_ids) VALUES (?, ?)",
-                         ((name, json.dumps(ids.tolist()))
-                          for name, ids in sorted(analysis.callers.items())))
+        conn.execute("INSERT INTO callers(name, function_ids) SELECT j.value, "
+                     "json_group_array(f.id) FROM functions f, json_each(f.callees) j "
+                     "GROUP BY j.value")
         conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
         conn.execute("INSERT OR REPLACE INTO meta(key, value) SELECT 'full_analysis_generation',"

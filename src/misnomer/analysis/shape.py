@@ -90,7 +90,7 @@ def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
     if inputs.out_params:
         return ShapeVerdict(Shape.QUERY, [Reason(inputs.line, "changes no state; hands results "
                                                  "back through " + ", ".join(inputs.out_params))])
-    logs = bool(own & Effect.LOGS)
+    logs = bool(inputs.logs)  # reports made when something is found wrong (not plain prints)
     # Failure that reports: an error code, or false/NULL said out loud (a predicate that just
     # answers false is a query).
     failures = [r for r in rets if _is_error_code(r) or (logs and r[0] == _FAILURE)]

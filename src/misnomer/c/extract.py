@@ -133,6 +133,10 @@ class FileExtractor:
         self._writes(facts)
         self._structure(facts)
         self._param_uses(facts)
+        installed = {self.src[n.start_byte:n.end_byte] for n in self.caps.get("callback", [])}
+        if installed:
+            for ff in facts:
+                ff.is_callback = ff.name.encode() in installed
         return [f for f in facts if f.name]
 
     # --- sorting nodes into functions ------------------------------------------------------
@@ -323,6 +327,8 @@ class FileExtractor:
                 info = (kind.value, None, label, label in self.error_labels)
             else:
                 info = (kind.value, None, "", False)
+            if arms[owner][2] not in ("then", "else"):
+                continue  # a switch body ending in `default: return -EINVAL;` is not all error
             arm_exit[owner] = info
             if info[3]:
                 error_spans.append((arms[owner][0], arms[owner][1]))

@@ -94,6 +94,9 @@ def run_index(options: IndexOptions, reporter: Reporter) -> IndexSummary:
     # The lock first: two runs creating one database at once must not race on its creation.
     with IndexLock(options.db, options.lock_wait, reporter.note):
         index = Index.create_or_open(options.db, root)
+        if index.rebuilt_from is not None:
+            reporter.note(f"{options.db} was built by an older misnomer (index schema "
+                          f"{index.rebuilt_from}); building it again")
         try:
             summary = _Run(options, root, index, reporter).run()
         finally:

@@ -6,7 +6,7 @@ another version is refused with a message saying how to rebuild it.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS functions (
     has_error   INTEGER NOT NULL,
     variant     TEXT NOT NULL,             -- enclosing #if/#ifdef line, '' when none
     defined_by  TEXT NOT NULL,             -- definition macro, '' for a plain definition
+    is_callback INTEGER NOT NULL,          -- installed in an ops table of its file (.free = f)
     own_effects INTEGER NOT NULL,          -- effect bits of the body alone
     callees     TEXT NOT NULL,             -- JSON: distinct names called directly
     returned    TEXT NOT NULL,             -- JSON: callees whose result is returned as is

@@ -16,8 +16,8 @@ DEFAULT_DB = Path(".misnomer") / "index.db"
 
 FUNCTION_COLUMNS = ("id", "file_id", "name", "line", "column", "start_line", "end_line",
                     "is_static", "is_inline", "is_exported", "return_type", "return_kind",
-                    "signature", "has_error", "variant", "defined_by", "own_effects", "callees",
-                    "returned", "shape_inputs")
+                    "signature", "has_error", "variant", "defined_by", "is_callback",
+                    "own_effects", "callees", "returned", "shape_inputs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ class FunctionRow:
     has_error: bool
     variant: str
     defined_by: str
+    is_callback: bool
     own_effects: int
     callees: str  # JSON
     returned: str  # JSON
@@ -78,6 +79,19 @@ def connect(path: Path, wait: float = 60.0) -> sqlite3.Connection:
     return conn
 
 
+def recorded_root(path: Path) -> Path | None:
+    """The tree an index file was built for (any schema version), or None."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'root'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return Path(row[0]) if row else None
+
+
 def _journal_mode_wal(conn: sqlite3.Connection, wait: float) -> None:
     """Switching to WAL needs the database to itself, and SQLite does not wait for that on its
     own: another process writing a new database answers 'database is locked' at once."""
@@ -98,6 +112,7 @@ class Index:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self.rebuilt_from: int | None = None  # the older schema an index was rebuilt from
 
     # --- opening -------------------------------------------------------------------------
     @classmethod
@@ -117,6 +132,18 @@ class Index:
             index.set_meta("schema_version", str(SCHEMA_VERSION))
             index.set_meta("misnomer_version", __version__)
             index.set_meta("root", str(root))
+        elif 0 < found < SCHEMA_VERSION:
+            # an index from an older misnomer is a cache: build it again
+            conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            conn = connect(path)
+            index = cls(path, conn)
+            conn.executescript(TABLES + VIEWS)
+            index.set_meta("schema_version", str(SCHEMA_VERSION))
+            index.set_meta("misnomer_version", __version__)
+            index.set_meta("root", str(root))
+            index.rebuilt_from = found
         elif found != SCHEMA_VERSION:
             conn.close()
             raise IncompatibleIndex(

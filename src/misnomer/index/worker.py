@@ -140,7 +140,7 @@ def parse(path: str) -> FileResult:
         rows.append((
             ff.name, ff.line, ff.column, ff.start_line, ff.end_line, int(ff.is_static),
             int(ff.is_inline), int(ff.is_exported), ff.return_type, ff.return_kind, ff.signature,
-            int(ff.has_error), ff.variant, ff.defined_by, int(local.effects),
+            int(ff.has_error), ff.variant, ff.defined_by, int(ff.is_callback), int(local.effects),
             _JSON(sorted({r[0] for r in ff.call_rows if not r[3] & _INDIRECT})),
             _JSON(local.returned), local.inputs.to_json()))
     return result

@@ -44,12 +44,21 @@ def check_function(fn: FunctionView, ctx: CheckContext, enabled: set[str]) -> It
                     yield finding
 
 
-def check_tree(functions: list[FunctionView], ctx: CheckContext,
-               enabled: set[str]) -> Iterator[Finding]:
-    for module in WHOLE_TREE:
-        if any(r.id in enabled for r in module.RULES):
-            yield from module.find(functions, ctx)
+class TreeRules:
+    """Rules that judge across the tree: they see every function, then report."""
+
+    def __init__(self, ctx: CheckContext, enabled: set[str]) -> None:
+        self.namesakes = namesakes.Namesakes(ctx) if namesakes.NAMESAKE_MISMATCH.id in enabled \
+            else None
+
+    def see(self, fn: FunctionView) -> None:
+        if self.namesakes is not None:
+            self.namesakes.see(fn)
+
+    def findings(self) -> Iterator[Finding]:
+        if self.namesakes is not None:
+            yield from self.namesakes.findings()
 
 
 __all__ = ["ALL_RULES", "BY_ID", "BY_SYMBOL", "CheckContext", "FunctionView", "rules_matching",
-           "check_function", "check_tree"]
+           "check_function", "TreeRules"]

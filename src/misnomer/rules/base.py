@@ -36,6 +36,12 @@ class FunctionView:
     variant: str
     parts: NameParts
     callers: int
+    is_callback: bool = False  # installed in an ops table: its name follows the table's field
+
+    @property
+    def named_by_framework(self) -> bool:
+        """Its verb comes from an operations table or a sysfs attribute, not its author."""
+        return self.is_callback or self.name.endswith(("_show", "_store"))
 
     @property
     def verb(self) -> str | None:
@@ -57,6 +63,11 @@ class CheckContext:
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
+
+    def file_id(self, fn: FunctionView) -> int:
+        row = self.index.conn.execute("SELECT file_id FROM functions WHERE id = ?",
+                                      (fn.id,)).fetchone()
+        return row[0]
 
     def entry(self, fn: FunctionView) -> VerbEntry | None:
         return self.lexicon.entry(fn.verb) if fn.verb else None

@@ -21,8 +21,9 @@ RETURN_CONVENTION = Rule(
         "Linux's coding style asks that a function named for an action or an imperative "
         "command (init, register, start, add, ...) return an error-code int, and that a "
         "function named as a predicate (is, has, can, ...) return a boolean.  Mixing them up "
-        "turns `if (foo_init(x))` and `if (foo_is_ready(x))` into opposite tests.  Only "
-        "functions visible to other files are checked."),
+        "turns `if (foo_init(x))` and `if (foo_is_ready(x))` into opposite tests.  Only the "
+        "public interface is checked: exported functions and non-static ones defined outside "
+        "headers."),
     bad_example=(
         "bool port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn false;\n"
         "\tlist_add(&p->node, &ports);\n\treturn true;\n}\n"),
@@ -35,7 +36,9 @@ RULES = [RETURN_CONVENTION]
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
-    if verb is None or not fn.visible or fn.shape == "empty":
+    # the public interface: exported, or non-static outside headers (not static inlines)
+    public = fn.is_exported or (not fn.is_static and not fn.file.endswith(".h"))
+    if verb is None or not public or fn.shape == "empty" or fn.named_by_framework:
         return
     vocab = ctx.vocab
     leading = fn.parts.role in ("verb_object", "prefix_verb_object", "verb", "prefix_verb")

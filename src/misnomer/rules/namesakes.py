@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from ..facts import Region
 from ..findings import Evidence, Finding, Rule
+from ..c.rewrite import trie_pattern
 from ..index.source import SourceReader
 from ..names import split_words
 from .base import CheckContext, FunctionView
@@ -52,31 +53,57 @@ DECORATIONS = frozenset({
 MAX_CANDIDATES = 400
 
 
-def find(functions: list[FunctionView], ctx: CheckContext) -> Iterator[Finding]:
-    by_key: dict[tuple[str, ...], list[FunctionView]] = defaultdict(list)
-    for fn in functions:
-        if fn.verb is None:
-            continue
+class Namesakes:
+    """Collects (macro, function) pairs while check walks the functions, then judges them.
+
+    The macros are indexed first -- by their words without decorations (REQ, FLAG, CMD...)
+    -- so that each function only looks its own name up: no list of every function is kept.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.by_key: dict[tuple[str, ...], list[tuple[str, str, int]]] = defaultdict(list)
+        self.pairs: dict[str, tuple[str, int, list[FunctionView]]] = {}
+        decorated = re.compile(r"(?:^|_)(?:" + "|".join(sorted(w.upper() for w in DECORATIONS))
+                               + r")(?:_|$)")
+        seen = set()
+        for name, path, line in ctx.index.conn.execute(
+                "SELECT m.name, files.path, m.line FROM macros m JOIN files ON "
+                "files.id = m.file_id WHERE m.params IS NULL AND m.name GLOB '*[A-Z]_[A-Z]*'"):
+            if name in seen or not name.isupper() or not decorated.search(name):
+                continue
+            seen.add(name)
+            words = split_words(name)
+            key = tuple(w for w in words if w not in DECORATIONS)
+            if len(key) >= 2 and key != words:
+                self.by_key[key].append((name, path, line))
+
+    def see(self, fn: FunctionView) -> None:
+        if fn.verb is None or not self.by_key:
+            return
         words = fn.parts.words
         # the name, and its tails that keep the verb (KVM_REQ_MMU_RELOAD ~ kvm_mmu_reload,
         # REQ_MMU_RELOAD ~ vcpu_mmu_reload)
         for start in range(len(words) - 1):
             key = words[start:]
-            if fn.verb in key:
-                by_key[key].append(fn)
-    if not by_key:
-        return
-    candidates: dict[str, tuple[str, int, list[FunctionView]]] = {}
-    for name, path, line in ctx.index.conn.execute(
-            "SELECT m.name, files.path, m.line FROM macros m JOIN files ON files.id = m.file_id "
-            "WHERE m.params IS NULL AND m.name GLOB '*[A-Z]*' AND m.name GLOB '*_*'"):
-        if not name.isupper() or name in candidates:
-            continue
-        key = tuple(w for w in split_words(name) if w not in DECORATIONS)
-        if key != split_words(name) and key in by_key:
-            candidates[name] = (path, line, by_key[key])
-    if not candidates or len(candidates) > MAX_CANDIDATES:
-        return
+            if fn.verb not in key:
+                break
+            for macro, path, line in self.by_key.get(key, ()):
+                entry = self.pairs.setdefault(macro, (path, line, []))
+                if len(entry[2]) < 8:
+                    entry[2].append(fn)
+
+    def findings(self) -> Iterator[Finding]:
+        if not self.pairs:
+            return
+        if len(self.pairs) > MAX_CANDIDATES:
+            # keep the macros named like the most-called functions
+            ranked = sorted(self.pairs.items(), key=lambda kv: -max(f.callers for f in kv[1][2]))
+            self.pairs = dict(ranked[:MAX_CANDIDATES])
+        yield from _judge(self.ctx, self.pairs)
+
+
+def _judge(ctx: CheckContext, candidates: dict) -> Iterator[Finding]:
     uses = _use_sites(ctx, sorted(candidates))
     reader = SourceReader(ctx.index)
     for macro, (path, line, namesakes) in sorted(candidates.items()):
@@ -105,7 +132,7 @@ def _use_sites(ctx: CheckContext, macros: list[str]) -> dict[str, list[tuple[str
     root = str(ctx.index.root)
     paths = [p for (p,) in ctx.index.conn.execute(
         "SELECT path FROM files WHERE status = 'parsed'")]
-    pattern = r"(?<![\w$])(" + "|".join(re.escape(m) for m in macros) + r")(?![\w$])"
+    pattern = r"(?<![\w$])(" + trie_pattern(set(macros)) + r")(?![\w$])"
     args = [(root, p, pattern) for p in paths]
     found: dict[str, list[tuple[str, int]]] = defaultdict(list)
     jobs = min(os.cpu_count() or 1, 8)
@@ -175,4 +202,4 @@ def _leads_to(ctx: CheckContext, callees: list[str], target: str) -> bool:
     return False
 
 
-__all__ = ["find", "RULES", "NAMESAKE_MISMATCH"]
+__all__ = ["Namesakes", "RULES", "NAMESAKE_MISMATCH"]

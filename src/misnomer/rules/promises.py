@@ -30,16 +30,28 @@ VERB_EFFECT_MISMATCH = Rule(
 RULES = [VERB_EFFECT_MISMATCH]
 
 _TRUTHY_KINDS = ("bool", "int")
+_RELEASING = ("free", "put", "release", "destroy", "unref", "drop", "delete", "del", "remove",
+              "unregister", "cleanup", "clear", "reset", "uninit", "deinit", "exit", "close")
+
+
+def _releases_something(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does it call anything that releases (a put, a release, a free on an error path)?"""
+    inputs, _ = ctx.verdict(fn)
+    return any(any(word in site.name.lower() for word in _RELEASING) for site in inputs.sites
+               if site.kind != "write")
 
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
-    if verb is None or fn.shape == "empty" or fn.effects & Effect.UNKNOWN:
-        return  # stubs say nothing; unknown callees might do what the verb promises
+    if verb is None or fn.shape == "empty" or fn.effects & Effect.UNKNOWN or \
+            fn.named_by_framework or fn.confidence < 0.9:
+        return  # stubs say nothing; unknown callees might do what the verb promises; an ops
+        #         table's field names its callbacks
     vocab = ctx.vocab
     effects = fn.effects
     promise = actual = None
-    if vocab.promises(verb, "free") and not effects & Effect.FREES:
+    if vocab.promises(verb, "free") and not effects & Effect.FREES and \
+            not _releases_something(fn, ctx):
         promise, actual = "to free memory", "nothing it does or calls frees"
     elif vocab.promises(verb, "release") and not effects & (Effect.FREES | Effect.MUTATES):
         promise = "to release memory or a reference"

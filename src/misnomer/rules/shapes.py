@@ -75,12 +75,15 @@ QUERY_WITH_EFFECTS = Rule(
 
 ACTION_WITHOUT_EFFECT = Rule(
     id="MN105", symbol="action-without-effect", name="action-without-effect", family="shape",
+    default=False,
     message="{name}() changes nothing, but '{verb}' in this tree names functions that act "
             "({share} of {count} change state)",
     description=(
         "In this tree the verb almost always names a function that changes state; this one only "
         "reads or checks.  Either it lost its work in a refactoring, or its name should say "
-        "what it computes.  Empty stubs are left alone."),
+        "what it computes.  Empty stubs are left alone.  Not reported unless selected "
+        "(`--select MN105`): a body whose effects hide behind function pointers the tree "
+        "cannot follow reads as changing nothing."),
     bad_example=(
         "int fan_update(const struct fan *f)\n{\n\treturn f->rpm > 0 ? 0 : -EIO;\n}\n"),
     good_example=(
@@ -88,12 +91,14 @@ ACTION_WITHOUT_EFFECT = Rule(
 
 UNCONVENTIONAL_VERB = Rule(
     id="MN106", symbol="unconventional-verb", name="unconventional-verb", family="shape",
+    default=False,
     message="{name}() is {shape}-shaped, which is rare for '{verb}' here ({share} of {count}); "
             "this tree says {others}",
     description=(
         "The function's shape is rare among the tree's functions with the same verb, and common "
         "for other verbs.  The finding lists those verbs with their counts: the words this tree "
-        "itself uses for functions of this shape."),
+        "itself uses for functions of this shape.  Not reported unless selected "
+        "(`--select MN106`): a suggestion more than a verdict."),
     bad_example=(
         "int buf_alloc(struct buf *b)\n{\n\tif (b->data)\n\t\treturn 0;\n"
         "\tb->data = kzalloc(b->size, GFP_KERNEL);\n\treturn b->data ? 0 : -ENOMEM;\n}\n"),
@@ -111,6 +116,8 @@ ACTION_MEANING = 0.85  # share of action+ensure that makes a verb acting in this
 RARE_SHAPE = 0.03  # a shape below this share of a verb's functions is unconventional
 UNCONVENTIONAL_MIN = 100
 FEW = 5  # with fewer other functions using the verb, the verb's own promise is the standard
+ENSURE_TOLERATED = 0.1  # a tree that makes this share of a verb's functions ensure-shaped
+#                         has made it a convention, not a misnomer
 
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
@@ -126,31 +133,31 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     lex = [lexicon_evidence(fn, entry)] if entry is not None else []
     found = False
     if fn.shape == "ensure" and vocab.promises(verb, "unconditional_action") and \
-            (few or rest.share("ensure") < 0.3) and \
-            not {"if_needed", "maybe"} & set(fn.parts.qualifiers):
+            not fn.named_by_framework and (few or rest.share("ensure") < ENSURE_TOLERATED) and \
+            not {"if_needed", "maybe", "try"} & set(fn.parts.qualifiers):
         tree = "" if few else f"; in this tree '{verb}' is {meaning(entry, 'action')}"
         yield ctx.finding(CONDITIONAL_ACTION, fn, CONDITIONAL_ACTION.message.format(
             name=fn.name, verb=verb) + tree, ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("ensure")))
         found = True
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
-            (few or rest.share("action", "ensure") < 0.25):
+            (few or rest.share("action", "ensure") < 0.25) and _acts_itself(fn, ctx):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
         found = True
     if changes and vocab.promises(verb, "check") and \
-            (few or rest.share("query", "check") >= 0.5):
+            (few or rest.share("query", "check") >= 0.5) and _acts_itself(fn, ctx):
         yield ctx.finding(CHECK_THAT_ACTS, fn, CHECK_THAT_ACTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1.0 if few else rest.share("query", "check")))
         found = True
-    if found or entry is None or rest.functions < TREE_MEANING_MIN:
+    if found or entry is None or rest.functions < TREE_MEANING_MIN or fn.named_by_framework:
         return
     reads_share = rest.share("query", "check")
     acts_share = rest.share("action", "ensure")
     if changes and reads_share >= QUERY_MEANING and not vocab.promises(verb, "predicate") \
-            and not vocab.promises(verb, "check"):
+            and not vocab.promises(verb, "check") and _acts_itself(fn, ctx):
         yield ctx.finding(QUERY_WITH_EFFECTS, fn, QUERY_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb, share=pct(reads_share), count=rest.functions),
             ctx.reasons(fn) + lex, fn.confidence * reads_share)
@@ -173,3 +180,17 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             name=fn.name, shape=fn.shape, verb=verb, share=pct(rest.share(fn.shape)),
             count=rest.functions, others=said),
             ctx.reasons(fn) + lex, fn.confidence * (1 - rest.share(fn.shape)))
+
+
+def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does the function change state by itself, or through a callee that is action-shaped
+    (not only somewhere deep in the call graph, where a may-analysis over-approximates)?"""
+    if fn.confidence < 0.9:
+        return False
+    _, verdict = ctx.verdict(fn)
+    for site in verdict.main_sites:
+        if site.kind != "call":
+            return True
+        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in ("action", "ensure"):
+            return True
+    return False

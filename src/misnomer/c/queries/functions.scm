@@ -104,3 +104,7 @@
 ; --- preprocessor variants ---------------------------------------------------------------
 [(preproc_ifdef) (preproc_if)] @variant
 [(preproc_else) (preproc_elif)] @variant.else
+
+; --- functions installed in operation tables (.free = foo_free): their names are the table's
+(initializer_pair designator: (field_designator) value: (identifier) @callback)
+(initializer_pair designator: (field_designator) value: (pointer_expression argument: (identifier) @callback))
