@@ -1195,6 +1195,33 @@ def test_index_from_another_schema_version_is_refused(tmp_path):
     assert_good_files_indexed(root)
 
 
+@pytest.mark.parametrize("command", ["index", "check"])
+def test_index_from_an_older_schema_version_is_rebuilt(tmp_path, command):
+    root = good_tree(tmp_path / "tree")
+    assert index(root).exit_code == 0
+    db = db_of(root)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        conn.execute("CREATE TABLE left_by_schema_1 (x INTEGER)")
+    conn.close()
+
+    wide = {**os.environ, "COLUMNS": "500"}  # the note names the database: keep it on one line
+    proc = run([command, root], env=wide)
+    assert proc.returncode == 0, proc.stderr  # (the good tree has no finding)
+    assert "Traceback" not in proc.stderr
+    assert (f"{db} was built by an older misnomer (index schema 1); building it again"
+            in flat(proc.stderr))
+    assert query(db, "SELECT value FROM meta WHERE key = 'schema_version'") == \
+        [(str(SCHEMA_VERSION),)]
+    assert query(db, "SELECT name FROM sqlite_master WHERE name = 'left_by_schema_1'") == []
+    assert_good_files_indexed(root)
+    assert_consistent(db)
+    # built again once: the next run reads it as it is
+    again = run([command, root], env=wide)
+    assert "older misnomer" not in again.stderr
+
+
 NOT_A_DATABASE = b"This is a text file, not an SQLite database; keep it exactly as it is.\n" * 20
 
 

@@ -56,7 +56,8 @@ SHAPES = [
     ("dict_find", "query"),
     ("dict_value_or", "query"),
     ("dict_is_empty", "query"),
-    # check: changes nothing but logs; reports failure
+    ("request_dump", "query"),  # logs on every call: a print, not a report
+    # check: changes nothing but logs when something is wrong; reports failure
     ("request_validate", "check"),
     ("request_check_flags", "check"),
     ("request_warn_empty", "check"),
@@ -328,6 +329,11 @@ def test_check_fixtures(shapes):
     assert lines(flags, "logs") == [23]
     warn = shapes.definition("request_warn_empty")
     assert on(warn) == {"logs"}
+    # the same effects, but the print is unconditional: nothing is reported as wrong
+    dump = shapes.definition("request_dump")
+    assert on(dump) == {"logs"}
+    assert lines(dump, "logs") == [38]
+    assert dump["shape"] == "query"
 
 
 def test_ensure_by_early_return(shapes):

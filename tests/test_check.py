@@ -52,7 +52,7 @@ int cache_reload(struct cache *c)
 	return cache_fill(c);
 }
 
-int cache_init(struct cache *c)
+int cache_reset(struct cache *c)
 {
 	if (c->data)
 		return 0;
@@ -133,8 +133,8 @@ PREDICATE_NOTE = ("(kernel coding style, section 16: action names return an erro
 EXPECTED_TEXT = f"""\
 core/cache.c:18:5: MN101 conditional-action cache_reload() acts only when a state test says so \
 (ensure-shaped), but 'reload' promises to act every time
-core/cache.c:25:5: MN101 conditional-action cache_init() acts only when a state test says so \
-(ensure-shaped), but 'init' promises to act every time
+core/cache.c:25:5: MN101 conditional-action cache_reset() acts only when a state test says so \
+(ensure-shaped), but 'reset' promises to act every time
 core/gate.c:11:6: MN102 predicate-with-effects gate_is_ready() reads as a question ('is') but \
 changes state
 core/gate.c:27:5: MN102 predicate-with-effects gate_is_open() reads as a question ('is') but \
@@ -144,10 +144,10 @@ function returns error codes {PREDICATE_NOTE}
 drivers/port.c:7:5: MN103 check-that-acts port_check_speed() reads as a check ('check') but \
 changes state beyond reporting
 """
-ALL_FOUND = {("cache_reload", "MN101"), ("cache_init", "MN101"), ("gate_is_ready", "MN102"),
+ALL_FOUND = {("cache_reload", "MN101"), ("cache_reset", "MN101"), ("gate_is_ready", "MN102"),
              ("gate_is_open", "MN102"), ("gate_is_open", "MN301"),
              ("port_check_speed", "MN103")}
-CONFIDENCE = {("cache_reload", "MN101"): 0.9, ("cache_init", "MN101"): 0.9,
+CONFIDENCE = {("cache_reload", "MN101"): 0.9, ("cache_reset", "MN101"): 0.9,
               ("gate_is_ready", "MN102"): 0.5, ("gate_is_open", "MN102"): 0.5,
               ("gate_is_open", "MN301"): 1.0, ("port_check_speed", "MN103"): 0.9}
 TEXT_LINE = re.compile(r"(?P<path>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<id>MN\d{3}) "
@@ -401,6 +401,46 @@ def test_select_and_ignore(tree, args, expected):
     assert {rule for _, rule in found(tree, "-q", *args)} == expected
 
 
+# MN105 and MN106 are off by default: a tree where both would speak, and what selects them.
+OPT_IN_SIBLINGS = [Siblings("update", "action", 30), Siblings("alloc", "allocating", 100),
+                   Siblings("ensure", "ensure", 20, with_object=True)]
+FAN_C = "int fan_update(const int *rpm)\n{\n\treturn *rpm > 0 ? 0 : -5;\n}\n"
+BUF_C = """\
+#define ENOMEM 12
+
+void *kzalloc(unsigned long size, int flags);
+
+struct buf {
+	void *data;
+	unsigned long size;
+};
+
+int buf_alloc(struct buf *b)
+{
+	if (b->data)
+		return 0;
+	b->data = kzalloc(b->size, 0);
+	return b->data ? 0 : -ENOMEM;
+}
+"""
+OPT_IN_FOUND = {("fan_update", "MN105"), ("buf_alloc", "MN106")}
+
+
+def test_rules_off_by_default_run_only_when_selected(tree):
+    assert {r.id for r in ALL_RULES if not r.default} == {"MN105", "MN106"}
+    write_siblings(tree, OPT_IN_SIBLINGS)
+    write_tree(tree, {"core/fan.c": FAN_C, "core/buf.c": BUF_C})
+    assert found(tree, "-q") == ALL_FOUND  # a plain check: neither MN105 nor MN106
+    assert found(tree, "-q", "--select", "MN105") == {("fan_update", "MN105")}
+    assert found(tree, "-q", "--select", "action-without-effect", "--select", "MN106") == \
+        OPT_IN_FOUND
+    assert found(tree, "-q", "--select", "MN1") == (
+        {f for f in ALL_FOUND if f[1].startswith("MN1")} | OPT_IN_FOUND)
+    assert found(tree, "-q", "--select", "ALL") == ALL_FOUND | OPT_IN_FOUND
+    configure(tree, ".misnomer.toml", 'select = ["MN106"]\n')
+    assert found(tree, "-q") == {("buf_alloc", "MN106")}
+
+
 def test_rules_matching():
     every = {r.id for r in ALL_RULES}
     assert rules_matching(["ALL"]) == rules_matching(["all"]) == rules_matching(["MN"]) == every
@@ -443,12 +483,14 @@ def test_configuration(tree, file, body, expected):
 @pytest.mark.parametrize("file", CONFIG_FILES)
 def test_configured_verbs(tree, file):
     """``verbs`` makes a word a verb: here 'frob', which the tree uses for 30 functions that
-    change state, so a frob that only reads is reported by MN105 -- once 'frob' is a verb."""
+    change state, so a frob that only reads is reported by MN105 -- once 'frob' is a verb.
+    MN105 is off by default: the configuration selects every rule."""
     write_siblings(tree, [Siblings("frob", "action", 30)])
     (tree / "core" / "gadget.c").write_text(
         "int gadget_frob(const int *level)\n{\n\treturn *level;\n}\n")
+    configure(tree, file, 'select = ["ALL"]\n')
     assert found(tree, "-q") == ALL_FOUND
-    configure(tree, file, 'verbs = ["frob"]\n')
+    configure(tree, file, 'select = ["ALL"]\nverbs = ["frob"]\n')
     assert found(tree, "-q") == ALL_FOUND | {("gadget_frob", "MN105")}
 
 
@@ -573,17 +615,17 @@ def test_suppression_for_another_rule_does_not_suppress(tree):
 
 def test_suppression_after_a_body_applies_to_the_next_definition(tree):
     edit(tree / "core/cache.c", "\tif (c->valid)\n\t\treturn 0;\n\treturn cache_fill(c);\n}\n\n"
-         "int cache_init", "\tif (c->valid)\n\t\treturn 0;\n\treturn cache_fill(c);\n}\n"
-         "/* misnomer: ignore */\n\nint cache_init")
-    # the comment sits two lines above cache_init, so cache_init is silenced, not cache_reload
-    assert found(tree, "-q") == ALL_FOUND - {("cache_init", "MN101")}
+         "int cache_reset", "\tif (c->valid)\n\t\treturn 0;\n\treturn cache_fill(c);\n}\n"
+         "/* misnomer: ignore */\n\nint cache_reset")
+    # the comment sits two lines above cache_reset, so cache_reset is silenced, not cache_reload
+    assert found(tree, "-q") == ALL_FOUND - {("cache_reset", "MN101")}
 
 
 def test_suppression_on_one_definition_does_not_leak_to_the_next(tmp_path):
     root = write_tree(tmp_path / "t", {"cache.c": (
         "struct cache { int valid; int gen; };\n"
         "int cache_fill(struct cache *c);\n"
-        "int cache_init(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }"
+        "int cache_reset(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }"
         " /* misnomer: ignore[conditional-action] */\n"
         "\n"
         "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
@@ -594,7 +636,7 @@ def test_suppression_on_one_definition_does_not_leak_to_the_next(tmp_path):
 # --- baseline ------------------------------------------------------------------------------------
 
 NEW_MISNOMER = """\
-int port_init(struct port *p)
+int port_reset(struct port *p)
 {
 	if (p->speed)
 		return 0;
@@ -626,7 +668,7 @@ def test_baseline_reports_only_new_findings(tree, tmp_path):
     result = check(tree, "--baseline", baseline, "--format", "json")
     assert result.exit_code == 1
     assert [(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]] == [
-        ("port_init", "MN101")]
+        ("port_reset", "MN101")]
     assert summary(result) == f"1 finding(s) in {FUNCTIONS + 1} functions; 6 in the baseline"
     # the baseline is read, not rewritten
     assert len(json.loads(baseline.read_text())["fingerprints"]) == 6
@@ -729,7 +771,7 @@ def test_diff_against_an_older_revision(repo):
     edit(repo / "core/cache.c", "\tc->data = kzalloc(64, 0);", "\tc->data = kzalloc(128, 0);")
     git(repo, "commit", "-q", "-am", "second")
     assert found(repo, "-q", "--changed") == set()
-    assert found(repo, "-q", "--diff", "HEAD~1") == {("cache_init", "MN101")}
+    assert found(repo, "-q", "--diff", "HEAD~1") == {("cache_reset", "MN101")}
 
 
 @needs_git

@@ -16,6 +16,9 @@ leaves them alone.
 MN104, MN105 and MN106 judge a verb by what it means among the tree's *other* functions, and only
 speak once the verb has enough of them (30, or 100 for MN106).  No hand-written file should carry
 that many functions, so :func:`write_siblings` generates them next to the case: see SURROUNDINGS.
+
+MN105 and MN106 are off by default (they run only when selected): their cases are checked with
+every rule selected, see SELECT.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, GOLDEN, run_cli
+from helpers import FIXTURES, GOLDEN, explain_json, run_cli
 from misnomer.names import VerbVocabulary
-from misnomer.rules import ALL_RULES
+from misnomer.rules import ALL_RULES, rules_matching
 from misnomer.rules.shapes import TREE_MEANING_MIN, UNCONVENTIONAL_MIN
 
 RULE_FIXTURES = FIXTURES / "rules"
@@ -125,6 +128,14 @@ SURROUNDINGS: dict[str, list[Siblings]] = {
                             Siblings("ensure", "ensure", 20, with_object=True)],
 }
 
+# case -> the --select arguments it is checked with (default: none, the rules on by default).
+# MN105 and MN106 speak only when selected; their cases select every rule, so that their near
+# misses are also near misses for the rest.
+SELECT: dict[str, list[str]] = {
+    "action_without_effect": ["ALL"],
+    "unconventional_verb": ["ALL"],
+}
+
 # case -> why the tool's output differs from the golden file (which holds the right answer).
 KNOWN_WRONG_GOLDEN: dict[str, str] = {}
 # case -> why the tool's findings differ from the markers.
@@ -199,9 +210,10 @@ def checked(tmp_path_factory):
     def get(case: str) -> Checked:
         if case not in cache:
             root = build_case(case, tmp_path_factory.mktemp(case) / case)
-            as_json = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+            select = [arg for rule in SELECT.get(case, []) for arg in ("--select", rule)]
+            as_json = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", *select)
             assert as_json.exit_code in (0, 1), as_json.output
-            as_text = run_cli("check", str(root), "--no-index", "-q")
+            as_text = run_cli("check", str(root), "--no-index", "-q", *select)
             assert as_text.exit_code == as_json.exit_code, as_text.output
             cache[case] = Checked(root, as_json.exit_code, json.loads(as_json.stdout),
                                   as_text.stdout)
@@ -256,6 +268,16 @@ def test_every_rule_has_a_functional_case():
     assert marked == {r.id for r in ALL_RULES}
 
 
+def test_cases_select_the_rules_that_are_off_by_default():
+    """A marker for a rule a plain check does not run could never be met."""
+    off = {r.id for r in ALL_RULES if not r.default}
+    assert off == {"MN105", "MN106"}
+    for case in case_names():
+        wanted = {rule for _, _, rule in markers(case_source(case))} & off
+        selected = rules_matching(SELECT[case]) if case in SELECT else set()
+        assert wanted <= selected, case
+
+
 def test_markers_are_well_formed():
     """A marker the regular expression does not read would silently expect nothing."""
     for case in case_names():
@@ -288,7 +310,7 @@ def test_every_case_has_near_misses(checked, case):
 def test_siblings_have_the_verb_and_shape_they_claim(tmp_path, group):
     root = tmp_path / "tree"
     write_siblings(root, [group])
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "ALL")
     assert json.loads(result.stdout)["findings"] == []  # the siblings themselves are clean
     assert result.exit_code == 0
     lexicon = run_cli("lexicon", group.verb, "--db", str(root / ".misnomer" / "index.db"),
@@ -306,6 +328,45 @@ def test_sibling_names_are_distinct_and_deterministic():
     assert names == Siblings("alloc", "allocating", UNCONVENTIONAL_MIN).names()
 
 
+# --- MN101 in detail -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["cache_init", "cache_sync", "cache_refresh_store"])
+def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
+    """The near misses of conditional_action.c have the shape MN101 looks for, so what spares
+    them is their name: 'init' does not promise to act every time (Linux makes init functions
+    idempotent), cache_sync is named by the ops table it is installed in, and a _store is named
+    by its sysfs attribute."""
+    result = checked("conditional_action")
+    [definition] = explain_json(result.root / ".misnomer" / "index.db", name)["definitions"]
+    assert definition["shape"] == "ensure"
+    assert definition["confidence"] >= 0.9
+    assert name not in {f["function"] for f in result.report["findings"]}
+
+
+def _reset_tree(root: Path, ensure_siblings: int) -> set[tuple[str, str]]:
+    """An ensure-shaped fan_reset among 20 acting *_reset functions and ``ensure_siblings``
+    ensure-shaped ones; the MN101 findings."""
+    (root / "fan.c").parent.mkdir(parents=True)
+    (root / "fan.c").write_text(
+        "struct fan { int on; };\n\nint fan_reset(struct fan *f)\n{\n\tif (!f->on)\n"
+        "\t\treturn 0;\n\tf->on = 0;\n\treturn 0;\n}\n")
+    groups = [Siblings("reset", "action", 20)]
+    if ensure_siblings:
+        groups.append(Siblings("reset", "ensure", ensure_siblings))
+    write_siblings(root, groups)
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN101")
+    return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+
+
+def test_conditional_action_is_tolerated_where_the_tree_makes_the_verb_ensure_shaped(tmp_path):
+    """Three of the other 23 resets (13%) act only when needed: a convention of this tree."""
+    assert _reset_tree(tmp_path / "ensure", 3) == set()
+
+
+def test_conditional_action_is_reported_where_the_verb_always_acts(tmp_path):
+    assert _reset_tree(tmp_path / "action", 0) == {("fan_reset", "MN101")}
+
+
 def test_predicate_message_says_what_it_returns_in_words(checked):
     f = checked("verb_effect_mismatch").finding("MN201", "ring_is_dirty")
     assert f["message"] == ("ring_is_dirty(): 'is' promises a yes-or-no answer, but it returns "
@@ -321,13 +382,13 @@ def test_a_one_line_definition_is_judged_like_the_same_body_on_several_lines(tmp
     (root / "cache.c").write_text(
         "struct cache { int valid; };\n"
         "int cache_fill(struct cache *c);\n"
-        "int cache_init(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }\n"
+        "int cache_reset(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }\n"
         "\n"
         "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
         "\treturn cache_fill(c);\n}\n")
     result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
     found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
-    assert found == {("cache_init", "MN101"), ("cache_reload", "MN101")}
+    assert found == {("cache_reset", "MN101"), ("cache_reload", "MN101")}
 
 
 @pytest.mark.xfail(strict=True, reason="with fewer than 4 gate_ functions in the directory no "

@@ -27,6 +27,7 @@ class Region(IntFlag):
     CONDITION = 8  # inside the condition of an if
     RETURNED = 16  # the call is the value of a return statement
     INDIRECT = 32  # a call through a function pointer (ptr->member(...))
+    GLOBAL_ARG = 64  # a call whose first argument is a file-scope variable or its address
 
 
 class ReturnKind(str, Enum):

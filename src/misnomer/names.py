@@ -28,7 +28,14 @@ NOUN_LIKE_VERBS = frozenset({
     "match", "poll", "request", "report", "account", "config", "print", "format", "store"})
 # After these, a verb-looking word is an adjective: next_free_urb, first_set_bit, num_mapped.
 ADJECTIVE_AFTER = frozenset({"next", "first", "last", "num", "nr", "count", "total", "max", "min",
-                             "get", "find", "alloc", "is", "has", "prev", "cur", "current"})
+                             "get", "find", "alloc", "is", "has", "prev", "cur", "current",
+                             "any", "all", "none", "some", "each", "every",
+                             # after a preposition a verb is a noun: exit_on_init, wait_for_reset
+                             "on", "at", "after", "before", "for", "in", "by", "of", "from",
+                             "during", "per", "via", "without", "with"})
+# Question words that also name a subsystem: in drivers/net/can, `can` is the CAN bus
+# (c_can_irq_control, pch_can_set_mode), not a question.
+PREDICATES_THAT_NAME_THINGS = frozenset({"can", "will", "must", "may"})
 PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
 PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
 GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
@@ -204,14 +211,22 @@ class NameModel:
                 rest[1] in verbs:
             # queue_is_ready, map_get_entry: the first word names a thing
             prefix = prefix + (rest.pop(0),)
-        predicate = next((i for i, w in enumerate(rest[:-1]) if w in self.vocab.predicates), -1)
+        # a question word that names a directory on the path is a noun there
+        nouns = PREDICATES_THAT_NAME_THINGS.intersection(directory.split("/")) \
+            if directory else frozenset()
+        if nouns and len(rest) >= 2 and rest[0] in nouns:
+            prefix = prefix + (rest.pop(0),)
+        predicate = next((i for i, w in enumerate(rest[:-1]) if w in self.vocab.predicates
+                          and w not in nouns), -1)
         if predicate > 0:
             # nft_set_elem_is_dead: a question word decides, wherever it stands
             prefix = prefix + tuple(rest[:predicate])
             rest = rest[predicate:]
         first_is_verb = bool(rest) and rest[0] in verbs
         last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER
-        if first_is_verb and not (last_is_verb and len(rest) >= 3):
+        if first_is_verb and (rest[0] in self.vocab.predicates or
+                              not (last_is_verb and len(rest) >= 3)):
+            # is_all_set, has_bits_set: a question word at the start decides
             verb = rest[0]
             role = ("prefix_verb" if len(rest) == 1 else "prefix_verb_object") if prefix else \
                 ("verb" if len(rest) == 1 else "verb_object")
@@ -220,7 +235,7 @@ class NameModel:
             verb, role = rest[-1], "prefix_object_verb" if prefix else "object_verb"
         else:
             for i, w in enumerate(rest[1:-1], start=1):
-                if w in verbs and rest[i - 1] not in ADJECTIVE_AFTER:
+                if w in verbs and w not in nouns and rest[i - 1] not in ADJECTIVE_AFTER:
                     # gate_is_ready, foo_bar_get_baz: the words before the verb are a prefix
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .analysis.callgraph import arch_of, choose_definitions
+from .analysis.callgraph import arch_of, choose_definitions, config_off
 from .analysis.primitives import Effect, Primitive, PrimitiveTable
 from .analysis.shape import Shape
 from .index.store import Index
@@ -23,6 +23,7 @@ class Definition:
     visible: bool
     shape: Shape | None
     effects: Effect
+    stub: bool = False  # a stand-in for a configuration option turned off
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,12 @@ class IndexOracle:
         defs = self._defs.get(name)
         if defs is None:
             defs = [Definition(fid, file_id, path, line, not static or path.endswith(".h"),
-                               Shape(shape) if shape else None, Effect(effects or 0))
-                    for fid, file_id, path, line, static, shape, effects in self.index.conn.execute(
+                               Shape(shape) if shape else None, Effect(effects or 0),
+                               config_off(variant))
+                    for fid, file_id, path, line, static, shape, effects, variant
+                    in self.index.conn.execute(
                         "SELECT f.id, f.file_id, files.path, f.line, f.is_static, a.shape, "
-                        "a.effects FROM functions f JOIN files ON files.id = f.file_id "
+                        "a.effects, f.variant FROM functions f JOIN files ON files.id = f.file_id "
                         "LEFT JOIN analysis a ON a.function_id = f.id WHERE f.name = ? "
                         "ORDER BY f.id", (name,))]
             self._defs[name] = defs
@@ -67,8 +70,10 @@ class IndexOracle:
             return Resolution("primitive", prim.effects, primitive=prim)
         defs = self.definitions(name)
         chosen = [defs[i] for i in choose_definitions(
-            [(d.file_id, d.visible, arch_of(d.path)) for d in defs], file_id,
+            [(d.file_id, d.visible, arch_of(d.path), d.stub) for d in defs], file_id,
             self._arch(file_id))]
+        if chosen and all(d.stub for d in chosen) and self._macro(name) is not None:
+            chosen = []  # configured-off stubs of what a configured build gets from a macro
         if chosen:
             bits = Effect.NONE
             for d in chosen:
@@ -76,14 +81,18 @@ class IndexOracle:
             shapes = {d.shape for d in chosen}
             return Resolution("defined", bits, shapes.pop() if len(shapes) == 1 else None,
                               tuple(chosen))
+        macro = self._macro(name)
+        if macro is not None:
+            return Resolution("macro", Effect(macro))
+        verdict = self.table.verdict_from_name(name)
+        return Resolution("unknown" if verdict & Effect.UNKNOWN else "by-name", verdict)
+
+    def _macro(self, name: str) -> int | None:
         if name not in self._macros:
             row = self.index.conn.execute("SELECT effects FROM macro_effects WHERE name = ?",
                                           (name,)).fetchone()
             self._macros[name] = row[0] if row else None
-        if self._macros[name] is not None:
-            return Resolution("macro", Effect(self._macros[name]))
-        verdict = self.table.verdict_from_name(name)
-        return Resolution("unknown" if verdict & Effect.UNKNOWN else "by-name", verdict)
+        return self._macros[name]
 
     def _arch(self, file_id: int) -> str | None:
         if file_id not in self._archs:

@@ -28,7 +28,13 @@ PROPAGATED = (Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | 
 
 _MACRO_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _MACRO_WRITE = re.compile(r"(?:->\s*\w+|\*\s*\(?\s*\w+\s*\)?)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
-                          r"(?:\+\+|--)\s*\(?\s*\w+\s*->|->\s*\w+\s*(?:\+\+|--)")
+                          r"(?:\+\+|--)\s*\(?\s*\w+\s*->|->\s*\w+\s*(?:\+\+|--)|"
+                          # *(volatile u32 *)(addr) = v: a store through a cast (MMIO accessors)
+                          r"\*\s*\(\s*[\w\s]+\*\s*\)\s*\(?[^;=()]*\)?\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+# asm volatile("..." : : "r"(v)): an assembly statement with no outputs is there for its effect
+# on the machine (a register or port write); one with outputs reads something
+_MACRO_ASM_EFFECT = re.compile(r"\b(?:asm|__asm__)\s*(?:volatile|__volatile__)?\s*\(\s*"
+                               r"(?:\"(?:[^\"\\]|\\.)*\"\s*|\w+\s*)*:\s*:")
 _KEYWORDS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
                        "__typeof__", "do", "else", "case", "__attribute__", "__builtin_expect",
                        "defined", "_Generic", "__builtin_choose_expr", "asm", "__asm__",
@@ -64,7 +70,7 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
                 own |= int(Effect.MUTATES)
         else:
             callees.append(callee)
-    if _MACRO_WRITE.search(body):
+    if _MACRO_WRITE.search(body) or _MACRO_ASM_EFFECT.search(body):
         own |= int(Effect.MUTATES)
     return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)), file_id)
 
@@ -90,16 +96,46 @@ def arch_of(path: str) -> str | None:
     return None
 
 
-def choose_definitions(defs: list[tuple[int, bool, str | None]], file_id: int,
+_CONFIG_ON = re.compile(r"#if(?:def\s+|\s+(?:IS_ENABLED|IS_BUILTIN|IS_REACHABLE|defined)\s*\(?\s*)"
+                        r"CONFIG_\w+\s*\)?\s*$")
+_CONFIG_OFF = re.compile(r"#if(?:ndef\s+|\s+!\s*(?:IS_ENABLED|IS_BUILTIN|IS_REACHABLE|defined)\s*"
+                         r"\(?\s*)CONFIG_\w+\s*\)?\s*$")
+
+
+def config_off(variant: str) -> bool:
+    """Is a definition under ``variant`` (the #if line it sits under, as the index records it)
+    the stand-in for a configuration option turned off?  `#ifdef CONFIG_PCI (#else)`,
+    `#ifndef CONFIG_PCI` and `#if 0` are; such stubs do nothing while the real definition,
+    elsewhere, does the work."""
+    if not variant:
+        return False
+    if variant.endswith(" (#else)"):
+        return _CONFIG_ON.match(variant[:-8]) is not None
+    return variant.strip() == "#if 0" or _CONFIG_OFF.match(variant) is not None
+
+
+def choose_definitions(defs: list[tuple[int, bool, str | None, bool]], file_id: int,
                        arch: str | None) -> list[int]:
-    """Which of a name's definitions, given as (file id, visible from other files, arch), a
-    call from ``file_id`` in ``arch`` reaches: those in the same file; else the visible ones of
-    the caller's architecture (of x86, the typical configuration, for code shared by all); else
-    the visible ones outside arch/; else every visible one (#ifdef variants: effects OR-ed)."""
-    same = [i for i, (f, _, _) in enumerate(defs) if f == file_id]
+    """Which of a name's definitions, given as (file id, visible from other files, arch,
+    configured-off stub), a call from ``file_id`` in ``arch`` reaches.  Configured-off stubs
+    only when nothing else is reachable (a build with the option on is the one worth judging);
+    among the rest: those in the same file; else the visible ones of the caller's architecture
+    (of x86, the typical configuration, for code shared by all); else the visible ones outside
+    arch/; else every visible one (#ifdef variants: effects OR-ed)."""
+    if any(d[3] for d in defs):
+        live = [i for i, d in enumerate(defs) if not d[3]]
+        chosen = _choose([defs[i] for i in live], file_id, arch)
+        if chosen:
+            return [live[i] for i in chosen]
+    return _choose(defs, file_id, arch)
+
+
+def _choose(defs: list[tuple[int, bool, str | None, bool]], file_id: int,
+            arch: str | None) -> list[int]:
+    same = [i for i, d in enumerate(defs) if d[0] == file_id]
     if same:
         return same
-    visible = [i for i, (_, v, _) in enumerate(defs) if v]
+    visible = [i for i, d in enumerate(defs) if d[1]]
     if len(visible) > 1 and any(defs[i][2] is not None for i in visible):
         wanted = arch or TYPICAL_ARCH
         mine = [i for i in visible if defs[i][2] == wanted]
@@ -121,6 +157,7 @@ class CallGraph:
         self.files = array("i")
         self.visible = array("b")
         self.arch: list[str | None] = []  # the arch/ directory of each node's file
+        self.stub = array("b")  # 1: a stand-in for a configuration option turned off
         self.own = array("i")
         self.callees: list[array] = []  # name ids
         self.returned: list[array | None] = []
@@ -144,7 +181,8 @@ class CallGraph:
         return len(self.function_ids)
 
     def add_function(self, function_id: int, name: str, file_id: int, visible: bool, own: int,
-                     callees: list[str], returned: list[str], arch: str | None = None) -> int:
+                     callees: list[str], returned: list[str], arch: str | None = None,
+                     stub: bool = False) -> int:
         """``callees``: every name the function calls directly.  Primitives (their effects are
         in ``own`` already) and acquire/release pairs that cancel out are dropped here."""
         node = len(self.function_ids)
@@ -154,6 +192,7 @@ class CallGraph:
         self.files.append(file_id)
         self.visible.append(1 if visible else 0)
         self.arch.append(arch)
+        self.stub.append(1 if stub else 0)
         if arch is not None:
             self._file_arch[file_id] = arch
         self.own.append(int(own))
@@ -179,11 +218,17 @@ class CallGraph:
         seen = set()
         for callees in self.callees:
             seen.update(callees)
-        return {self.names[i] for i in seen if i not in self.defs and i not in self.macros}
+        return {self.names[i] for i in seen if i not in self.macros and (
+            i not in self.defs or self._only_stubs(i))}
+
+    def _only_stubs(self, name_id: int) -> bool:
+        """Every definition is a configured-off stub: a macro of the same name, from the other
+        side of the #if, is what a configured build calls."""
+        return all(self.stub[d] for d in self.defs[name_id])
 
     def add_macro(self, summary: MacroSummary) -> None:
         name_id = self.intern(summary.name)
-        if name_id in self.macros or name_id in self.defs:
+        if name_id in self.macros or (name_id in self.defs and not self._only_stubs(name_id)):
             return
         node = len(self.function_ids)
         self.macros[name_id] = node
@@ -192,6 +237,7 @@ class CallGraph:
         self.files.append(summary.file_id)
         self.visible.append(1)
         self.arch.append(None)
+        self.stub.append(0)
         self.own.append(int(summary.effects))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
         self.returned.append(None)
@@ -219,10 +265,12 @@ class CallGraph:
         hit = None
         if defs is not None:
             chosen = choose_definitions(
-                [(self.files[d], bool(self.visible[d]), self.arch[d]) for d in defs], file_id,
-                self._file_arch.get(file_id))
+                [(self.files[d], bool(self.visible[d]), self.arch[d], bool(self.stub[d]))
+                 for d in defs], file_id, self._file_arch.get(file_id))
             if chosen:
                 hit = tuple(defs[i] for i in chosen)
+                if name_id in self.macros and all(self.stub[d] for d in hit):
+                    hit = None
         if hit is None:
             macro = self.macros.get(name_id)
             hit = (macro,) if macro is not None else \

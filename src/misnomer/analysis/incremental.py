@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 from ..index.store import Index
 from ..index.writer import ChangeLog, OldFunction
-from .callgraph import CallGraph, MacroSummary, arch_of, merge_macros, summarize_macro
+from .callgraph import (CallGraph, MacroSummary, arch_of, config_off, merge_macros,
+                        summarize_macro)
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
 from .run import SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions, compose
@@ -195,11 +196,12 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
         marks = ",".join("?" * len(chunk))
         rows += conn.execute(
             f"SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
-            f"f.returned, f.has_error, f.shape_inputs FROM functions f JOIN files ON "
+            f"f.returned, f.has_error, f.shape_inputs, f.variant FROM functions f JOIN files ON "
             f"files.id = f.file_id WHERE f.id IN ({marks}) ORDER BY f.id", chunk).fetchall()
-    for fid, name, file_id, static, path, own, callees, returned, _, _ in rows:
+    for fid, name, file_id, static, path, own, callees, returned, _, _, variant in rows:
         graph.add_function(fid, name, file_id, not static or path.endswith(".h"), own,
-                           json.loads(callees), json.loads(returned), arch_of(path))
+                           json.loads(callees), json.loads(returned), arch_of(path),
+                           config_off(variant))
     in_cone = set(cone)
     fixed_shapes: dict[int, int] = {}
     _add_fixed_callees(index, graph, in_cone, fixed_shapes)
@@ -213,7 +215,7 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
     oracle = GraphOracle(graph, shapes)
     result = _ConeVerdicts()
     waiting = []
-    for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json) in enumerate(rows):
+    for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json, _) in enumerate(rows):
         verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
                                table, oracle.effects(file_id), oracle.shape(file_id),
                                bool(has_error))
@@ -248,14 +250,14 @@ def _add_fixed_callees(index: Index, graph: CallGraph, in_cone: set[int],
     ordered = sorted(names)
     for chunk in _chunks(ordered):
         marks = ",".join("?" * len(chunk))
-        for fid, name, file_id, static, path, shape, effects in index.conn.execute(
-                f"SELECT f.id, f.name, f.file_id, f.is_static, files.path, a.shape, a.effects "
-                f"FROM functions f JOIN files ON files.id = f.file_id LEFT JOIN analysis a "
-                f"ON a.function_id = f.id WHERE f.name IN ({marks})", chunk):
+        for fid, name, file_id, static, path, shape, effects, variant in index.conn.execute(
+                f"SELECT f.id, f.name, f.file_id, f.is_static, files.path, a.shape, a.effects, "
+                f"f.variant FROM functions f JOIN files ON files.id = f.file_id LEFT JOIN "
+                f"analysis a ON a.function_id = f.id WHERE f.name IN ({marks})", chunk):
             if fid in in_cone:
                 continue
             node = graph.add_function(fid, name, file_id, not static or path.endswith(".h"),
-                                      effects or 0, [], [], arch_of(path))
+                                      effects or 0, [], [], arch_of(path), config_off(variant))
             if shape:
                 fixed_shapes[node] = SHAPE_CODES[Shape(shape)]
 

@@ -26,6 +26,7 @@ R_KIND, R_TEXT, R_CALLEE, R_LINE, R_COL, R_REGION, R_BRANCH = range(7)
  B_IF_LINE) = range(12)
 
 _ERROR = int(Region.ERROR_PATH)
+_GLOBAL_ARG = int(Region.GLOBAL_ARG)
 _LOOP = int(Region.LOOP)
 _INDIRECT = int(Region.INDIRECT)
 _RETURNED = int(Region.RETURNED)
@@ -194,7 +195,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
         if prim.writes_arg == 0:
-            target = _arg_target(row[C_ARG0], pointer_params)
+            target = None if region & _GLOBAL_ARG else _arg_target(row[C_ARG0], pointer_params)
             if target == "local":
                 continue
             if target:

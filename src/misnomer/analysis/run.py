@@ -8,7 +8,7 @@ from array import array
 
 from ..index.store import Index
 from ..progress import Reporter
-from .callgraph import CallGraph, arch_of, merge_macros, summarize_macro
+from .callgraph import CallGraph, arch_of, config_off, merge_macros, summarize_macro
 from .local import CALL, ShapeInputs
 from .primitives import PrimitiveTable
 from .shape import Shape, composable, decide_shape
@@ -24,12 +24,12 @@ def build_graph(index: Index, table: PrimitiveTable) -> CallGraph:
     graph = CallGraph(table)
     rows = index.conn.execute(
         "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
-        "f.returned FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
+        "f.returned, f.variant FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
     loads = json.loads
-    for fid, name, file_id, is_static, path, own, callees_json, returned in rows:
+    for fid, name, file_id, is_static, path, own, callees_json, returned, variant in rows:
         graph.add_function(fid, name, file_id, not is_static or path.endswith(".h"), own,
                            loads(callees_json), loads(returned) if returned != "[]" else [],
-                           arch_of(path))
+                           arch_of(path), config_off(variant))
     for _ in range(_MACRO_DEPTH):
         missing = graph.unresolved_names()
         added = False

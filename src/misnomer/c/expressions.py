@@ -26,6 +26,8 @@ _CAST = re.compile(r"\(\s*(?:(?:const|volatile|struct|union|enum|unsigned|signed
                    r"\(\s*(?:struct|union|enum|unsigned|signed|const|volatile)\s+[\w\s]+\)")
 # lvalue text -> (leading derefs, base identifier); casts and parentheses are skipped
 _LVALUE = re.compile(r"^[\s(*&]*(?:\(\s*[\w\s*]+\)\s*)?[\s(*]*([A-Za-z_]\w*)")
+# `reg_of(dev) |= BIT(3)`: a macro call used as an lvalue writes whatever it expands to
+_CALL_LVALUE = re.compile(r"^[\s(*]*([A-Za-z_]\w*)\s*\(\s*[&*]?\s*([A-Za-z_]\w*)?")
 _CONDITION_MAX = 200
 _TEXT_MAX = 120
 
@@ -158,6 +160,14 @@ def classify_lvalue(text: str, params: dict[str, bool], global_names: set[str],
     ``global_names`` are the file's file-scope variables."""
     if "(" in text:
         text = _CAST.sub("", text)  # *(u32 *)p = v writes through p
+        call = _CALL_LVALUE.match(text)
+        if call and call.group(1) not in _TYPE_WORDS:
+            arg = call.group(2) or ""
+            if arg in params:
+                return (TargetKind.PARAM if params[arg] else TargetKind.POINTER), arg
+            if arg in global_names:
+                return TargetKind.GLOBAL, arg
+            return TargetKind.POINTER, arg
     m = _LVALUE.match(text)
     if not m or m.group(1) in _TYPE_WORDS:
         return TargetKind.POINTER, ""

@@ -39,9 +39,9 @@ _VALUE = ReturnKind.VALUE.value
 _LOOP_KINDS = {"for_statement": "for", "while_statement": "while", "do_statement": "do"}
 _EXITS = {"return_statement": ExitKind.RETURN, "goto_statement": ExitKind.GOTO,
           "continue_statement": ExitKind.CONTINUE, "break_statement": ExitKind.BREAK}
-_CONDITIONAL, _LOOP, _ERROR, _CONDITION, _RETURNED, _INDIRECT = (
+_CONDITIONAL, _LOOP, _ERROR, _CONDITION, _RETURNED, _INDIRECT, _GLOBAL_ARG = (
     int(Region.CONDITIONAL), int(Region.LOOP), int(Region.ERROR_PATH), int(Region.CONDITION),
-    int(Region.RETURNED), int(Region.INDIRECT))
+    int(Region.RETURNED), int(Region.INDIRECT), int(Region.GLOBAL_ARG))
 
 
 def is_error_label(name: str) -> bool:
@@ -133,11 +133,41 @@ class FileExtractor:
         self._writes(facts)
         self._structure(facts)
         self._param_uses(facts)
-        installed = {self.src[n.start_byte:n.end_byte] for n in self.caps.get("callback", [])}
-        if installed:
-            for ff in facts:
-                ff.is_callback = ff.name.encode() in installed
+        self._callbacks(facts)
         return [f for f in facts if f.name]
+
+    def _callbacks(self, facts: list[FunctionFacts]) -> None:
+        """Mark the functions whose address the file takes: installed in an ops table, passed
+        to request_irq() or INIT_WORK(), assigned to a function pointer.  A framework chose
+        their names.  ``bytes.count`` rules most functions out at C speed; only names seen more
+        often than they are called and defined get the exact (word, not a call, not in a
+        comment, a string or EXPORT_SYMBOL) search."""
+        installed = {self.src[n.start_byte:n.end_byte] for n in self.caps.get("callback", [])}
+        src = self.src
+        calls: dict[str, int] = {}
+        for ff in facts:
+            for row in ff.call_rows:
+                calls[row[0]] = calls.get(row[0], 0) + 1
+        skipped: list[tuple[int, int]] | None = None
+        for ff in facts:
+            name = ff.name.encode()
+            if not name or name in installed:
+                ff.is_callback = bool(name)
+                continue
+            if src.count(name) <= calls.get(ff.name, 0) + 1:
+                continue
+            if skipped is None:
+                skipped = [m.span() for m in _NOT_CODE_RE.finditer(src)]
+                skipped_starts = [a for a, _ in skipped]
+            for m in re.finditer(rb"(?<![\w$])" + re.escape(name) + rb"(?![\w$])(?!\s*\()", src):
+                at = m.start()
+                k = bisect_right(skipped_starts, at) - 1
+                if k >= 0 and skipped[k][1] > at:
+                    continue  # in a comment or a string
+                if _EXPORT_BEFORE_RE.search(src, max(0, at - 40), at):
+                    continue
+                ff.is_callback = True
+                break
 
     # --- sorting nodes into functions ------------------------------------------------------
     def _owned(self, nodes: list[Node]):
@@ -327,8 +357,9 @@ class FileExtractor:
                 info = (kind.value, None, label, label in self.error_labels)
             else:
                 info = (kind.value, None, "", False)
-            if arms[owner][2] not in ("then", "else"):
-                continue  # a switch body ending in `default: return -EINVAL;` is not all error
+            if arms[owner][2] not in ("then", "else") and info[3]:
+                # a switch body ending in `default: return -EINVAL;` is not all error
+                info = (*info[:3], False)
             arm_exit[owner] = info
             if info[3]:
                 error_spans.append((arms[owner][0], arms[owner][1]))
@@ -438,6 +469,7 @@ class FileExtractor:
         regions = self._regions(starts)
         lines = _Lines(src)
         arm_local, returned = self.arm_local, self.returned_calls
+        global_names = self.globals
         arg0_match = _ARG0_RE.match
         base_match = _ARG_BASE_RE.match
         for fi, k, n in self._owned(nodes):
@@ -459,6 +491,8 @@ class FileExtractor:
                     r |= _RETURNED
             m = arg0_match(src, end)
             first = m.group(1).decode("utf-8", "replace").replace(" ", "") if m else None
+            if first and global_names and first.lstrip("&") in global_names:
+                r |= _GLOBAL_ARG
             m = base_match(src, end)
             base = m.group(1).decode("utf-8", "replace") if m else None
             line, col = lines.at(start)
@@ -587,6 +621,8 @@ def _pair_if_parts(thens: list[Node]) -> tuple[list[Node], list[Node]]:
 
 
 _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+_NOT_CODE_RE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"', re.S)
+_EXPORT_BEFORE_RE = re.compile(rb"(?:EXPORT_\w+|#\s*(?:define|undef|ifdef|ifndef))\s*\(?\s*$")
 
 
 def _ends_arm(src: bytes, jump_end: int, arm_end: int) -> bool:

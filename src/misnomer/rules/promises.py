@@ -20,8 +20,11 @@ VERB_EFFECT_MISMATCH = Rule(
         "`put`/`drop` release memory or a reference, `alloc`/`create`/`new`/`dup` allocate, "
         "`is`/`has`/`can` answer with a truth value, `get`/`read`/`find` hand something back, "
         "`set`/`clear`/`reset`/`init` write something.  This function's body (with everything "
-        "it calls) never does what its verb promises.  Empty stubs (for a configuration that "
-        "compiles a feature out) are left alone."),
+        "it calls) never does what its verb promises.  Left alone: empty stubs (for a "
+        "configuration that compiles a feature out), callbacks (a framework chose the name), "
+        "an `alloc` or `free` that changes some state (the slots and ids of a pool are "
+        "allocated and freed that way) unless a `free` only assigns fields, and a `set` that "
+        "returns the changed copy of a value."),
     bad_example=(
         "void ring_free(struct ring *r)\n{\n\tr->head = 0;\n\tr->tail = 0;\n}\n"),
     good_example=(
@@ -41,6 +44,24 @@ def _releases_something(fn: FunctionView, ctx: CheckContext) -> bool:
                if site.kind != "write")
 
 
+def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
+    """When every change the function makes is an assignment in its own body (no call that
+    changes state), the fields it assigns, for the message; else ''."""
+    inputs, _ = ctx.verdict(fn)
+    written: list[str] = []
+    effects_of = ctx.oracle.effects_for(ctx.file_id(fn))
+    for site in inputs.sites:
+        if site.kind == "write":
+            if site.effects & Effect.MUTATES:
+                written.append(site.name)
+        elif (site.effects or int(effects_of(site.name))) & Effect.MUTATES:
+            return ""
+    if not written:
+        return ""
+    shown = ", ".join(dict.fromkeys(written[:3]))
+    return shown + (", ..." if len(written) > 3 else "")
+
+
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
     if verb is None or fn.shape == "empty" or fn.effects & Effect.UNKNOWN or \
@@ -52,14 +73,21 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     promise = actual = None
     if vocab.promises(verb, "free") and not effects & Effect.FREES and \
             not _releases_something(fn, ctx):
-        promise, actual = "to free memory", "nothing it does or calls frees"
+        promise = "to free memory"
+        if not effects & Effect.MUTATES:
+            actual = "nothing it does or calls frees, and it changes no state"
+        else:
+            written = _only_direct_writes(fn, ctx)
+            if written:  # else it hands a slot back to a pool (clear_bit, list_add): a free
+                actual = f"nothing it does or calls frees; it only writes {written}"
     elif vocab.promises(verb, "release") and not effects & (Effect.FREES | Effect.MUTATES):
         promise = "to release memory or a reference"
         actual = "it neither frees nor changes any state"
-    elif vocab.promises(verb, "allocate") and not effects & Effect.ALLOCATES and \
-            fn.return_kind != "pointer":
+    elif vocab.promises(verb, "allocate") and not effects & (Effect.ALLOCATES | Effect.MUTATES) \
+            and fn.return_kind != "pointer":
+        # a function that changes state may be handing out a slot or an id of its own pool
         promise = "a new object"
-        actual = "it neither allocates nor returns a pointer"
+        actual = "it neither allocates, nor changes any state, nor returns a pointer"
     elif vocab.promises(verb, "predicate") and fn.parts.role in (
             "verb_object", "prefix_verb_object", "verb", "prefix_verb") and \
             fn.return_kind not in _TRUTHY_KINDS:
@@ -70,9 +98,12 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             not effects & Effect.OUT_PARAMS and fn.shape in ("query", "check"):
         promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"
     elif vocab.promises(verb, "setter") and fn.shape in ("query", "check") and \
-            not effects & (Effect.MUTATES | Effect.OUT_PARAMS):
+            not effects & (Effect.MUTATES | Effect.OUT_PARAMS) and \
+            fn.return_kind in ("void", "int"):
+        # pte_mkclean(pte), cap_drop(a, b): returning the changed copy of a value is how
+        # value types are set
         promise, actual = "to write something", "it writes nothing"
-    if promise is None:
+    if promise is None or actual is None:
         return
     yield ctx.finding(VERB_EFFECT_MISMATCH, fn, VERB_EFFECT_MISMATCH.message.format(
         name=fn.name, verb=verb, promise=promise, actual=actual),

@@ -78,9 +78,11 @@
 ; writes through pointers, fields and subscripts; writes to plain names only matter when the
 ; name is a file-scope variable, which extract.py checks cheaply
 (assignment_expression
-  left: [(field_expression) (pointer_expression) (subscript_expression) (parenthesized_expression)] @write)
+  left: [(field_expression) (pointer_expression) (subscript_expression) (parenthesized_expression)
+         (call_expression)] @write)
 (update_expression
-  argument: [(field_expression) (pointer_expression) (subscript_expression) (parenthesized_expression)] @write.update)
+  argument: [(field_expression) (pointer_expression) (subscript_expression) (parenthesized_expression)
+             (call_expression)] @write.update)
 (assignment_expression left: (identifier) @write.name)
 (update_expression argument: (identifier) @write.name)
 
