@@ -329,3 +329,42 @@ def test_index_into_an_unwritable_place_is_a_clear_error(tmp_path):
         locked.chmod(0o755)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 2, proc.stderr
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+def test_rules_lists_every_rule_once_with_its_default():
+    from misnomer.rules import ALL_RULES
+
+    res = cli("rules")
+    assert res.exit_code == 0
+    listed = [line.split()[:3] for line in res.stdout.splitlines() if line.startswith("MN")]
+    assert listed == [[r.id, "on" if r.default else "off", r.symbol] for r in ALL_RULES]
+    assert all(len(line) <= 100 for line in res.stdout.splitlines())
+
+
+@pytest.mark.parametrize("selector", ["MN201", "mn201", "verb-effect-mismatch"])
+def test_rules_explains_one_rule_with_both_examples(selector):
+    from misnomer.rules import BY_ID
+
+    rule = BY_ID["MN201"]
+    res = cli("rules", selector)
+    assert res.exit_code == 0
+    assert res.stdout.startswith("MN201 verb-effect-mismatch (promise rule; runs by default)")
+    reported, not_reported = res.stdout.split("Reported:")[1].split("Not reported:")
+    assert "    " + rule.bad_example.splitlines()[0] in reported
+    assert "    " + rule.good_example.splitlines()[0] in not_reported
+    assert f"Message: {rule.message}" in res.stdout
+
+
+def test_rules_says_which_rules_run_only_when_selected():
+    res = cli("rules", "MN106")
+    assert res.exit_code == 0
+    assert "(shape rule; runs only when selected)" in res.stdout.splitlines()[0]
+
+
+def test_an_unknown_rule_is_a_usage_error():
+    res = cli("rules", "MN999")
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert "no rule 'MN999'" in res.stderr

@@ -591,3 +591,235 @@ def test_lock_calls_first_argument_through_a_field_is_not_a_plain_name():
     f = idiom("locks.c", "stats_packets")
     assert [(c.callee, c.arg0) for c in f.calls] == [("spin_lock", None), ("spin_unlock", None)]
     assert f.writes == []  # `n = s->packets` writes a local
+
+
+# --- callbacks: functions whose address the file takes ------------------------------------------
+
+CALLBACKS = """\
+struct work_struct { int pending; };
+struct timer_list { unsigned long expires; };
+struct foo_dev { int irq; int count; struct work_struct work; struct timer_list timer; };
+struct foo_ops { int (*read)(struct foo_dev *d); void (*reset)(struct foo_dev *d); };
+
+static int foo_irq_handler(int irq, void *data)
+{
+	return 0;
+}
+
+static void foo_work_fn(struct work_struct *w)
+{
+	w->pending = 0;
+}
+
+static void foo_timer_fn(struct timer_list *t);
+
+static int foo_init(void)
+{
+	return 0;
+}
+module_init(foo_init);
+
+static int foo_read(struct foo_dev *d)
+{
+	return d->count;
+}
+
+static void foo_reset(struct foo_dev *d)
+{
+	d->count = 0;
+}
+
+static int foo_count(struct foo_dev *d)
+{
+	return d->count;
+}
+
+/* foo_in_comment is named in this comment and called below, nothing else */
+static int foo_in_comment(struct foo_dev *d)
+{
+	return 2;
+}
+
+static int foo_in_string(struct foo_dev *d)
+{
+	return 3;
+}
+
+int foo_exported(struct foo_dev *d)
+{
+	return 4;
+}
+EXPORT_SYMBOL(foo_exported);
+
+static void foo_timer_fn(struct timer_list *t)
+{
+	t->expires = 0;
+}
+
+static const struct foo_ops foo_table_ops = {
+	.reset = foo_reset,
+};
+
+int foo_probe(struct foo_dev *d, struct foo_ops *ops)
+{
+	const char *why = "foo_in_string";
+	int err = request_irq(d->irq, foo_irq_handler, 0, "foo", d);
+
+	INIT_WORK(&d->work, foo_work_fn);
+	timer_setup(&d->timer, foo_timer_fn, 0);
+	ops->read = foo_read;
+	return err + foo_count(d) + foo_count(d) + foo_in_comment(d) + foo_in_string(d) +
+		foo_exported(d);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def callbacks():
+    return {f.name: f.is_callback for f in file_facts(CALLBACKS).functions}
+
+
+@pytest.mark.parametrize("name", [
+    "foo_irq_handler",  # passed to request_irq()
+    "foo_work_fn",  # passed to INIT_WORK()
+    "foo_timer_fn",  # declared first, passed to timer_setup(), defined later
+    "foo_init",  # module_init()
+    "foo_read",  # assigned to a function pointer
+    "foo_reset",  # installed in an ops table
+])
+def test_functions_whose_address_is_taken_are_callbacks(callbacks, name):
+    assert callbacks[name] is True
+
+
+@pytest.mark.parametrize("name", [
+    "foo_count",  # only called (twice)
+    "foo_in_comment",  # called, and named in a comment
+    "foo_in_string",  # called, and named in a string literal
+    "foo_exported",  # called, and exported: EXPORT_SYMBOL() is not a framework's pointer
+    "foo_probe",  # never mentioned again
+])
+def test_functions_only_called_or_mentioned_are_not_callbacks(callbacks, name):
+    assert callbacks[name] is False
+
+
+def test_a_function_only_mentioned_in_a_comment_or_string_is_not_a_callback():
+    """Never called at all: each mention is counted, and none is code."""
+    src = ("/* see foo_quiet() and foo_quiet */\nstatic int foo_quiet(void)\n{\n\treturn 0;\n}\n"
+           "static const char *foo_name = \"foo_quiet\";\n")
+    [f] = file_facts(src).functions
+    assert (f.name, f.is_callback) == ("foo_quiet", False)
+
+
+def test_a_field_of_the_same_name_does_not_make_a_callback():
+    src = ("struct dev { int reset; };\n\nstatic void reset(struct dev *d)\n{\n"
+           "\td->reset = 0;\n}\n\nvoid dev_restart(struct dev *d)\n{\n\tif (d->reset)\n"
+           "\t\treset(d);\n}\n")
+    assert {f.name: f.is_callback for f in file_facts(src).functions} == \
+        {"reset": False, "dev_restart": False}
+
+
+# --- a macro call used as an lvalue --------------------------------------------------------------
+
+LVALUE_MACROS = """\
+#define PENDING 0x1UL
+#define thing_state(t) ((t)->state)
+
+struct thing { unsigned long state; struct thing *peer; };
+
+static struct thing the_thing;
+
+static inline void flag_set_pending(struct thing *t)
+{
+	thing_state(t) |= PENDING;
+}
+
+static inline void flag_set_peer(struct thing *t)
+{
+	thing_state(t->peer) = PENDING;
+}
+
+static inline void flag_bump(struct thing *t)
+{
+	thing_state(t)++;
+}
+
+static inline void flag_set_global(void)
+{
+	thing_state(&the_thing) = PENDING;
+}
+
+static inline int flag_is_pending(const struct thing *t)
+{
+	return (thing_state(t) & PENDING) != 0;
+}
+"""
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("flag_set_pending", ("thing_state(t)", "t", TargetKind.PARAM, "|=")),
+    ("flag_set_peer", ("thing_state(t->peer)", "t", TargetKind.PARAM, "=")),
+    ("flag_bump", ("thing_state(t)", "t", TargetKind.PARAM, "++")),
+    ("flag_set_global", ("thing_state(&the_thing)", "the_thing", TargetKind.GLOBAL, "=")),
+])
+def test_a_macro_call_used_as_an_lvalue_is_a_write(name, expected):
+    f = function_facts(LVALUE_MACROS, name)
+    assert [(w.target, w.base, w.kind, w.op) for w in f.writes] == [expected]
+    target, _, _, op = expected
+    assert [w.line for w in f.writes] == [line_of(LVALUE_MACROS, f"{target}{op}"
+                                                  if op == "++" else f"{target} {op}")]
+
+
+def test_a_macro_call_that_is_only_read_is_no_write():
+    f = function_facts(LVALUE_MACROS, "flag_is_pending")
+    assert f.writes == []
+    assert [c.callee for c in f.calls] == ["thing_state"]
+
+
+# --- calls whose first argument is a file-scope variable -----------------------------------------
+
+GLOBAL_ARGS = """\
+static char log_name[64];
+static struct log_cfg { int level; } log_cfg;
+
+void log_set_name(const char *n)
+{
+	strncpy(log_name, n, 63);
+}
+
+void log_reset(void)
+{
+	memset(&log_cfg, 0, sizeof(log_cfg));
+}
+
+void log_show_name(const char *n)
+{
+	char buf[64];
+
+	strncpy(buf, n, 63);
+	pr_info("%s\\n", buf);
+}
+"""
+
+
+def test_a_file_scope_first_argument_is_marked_on_the_call():
+    named = function_facts(GLOBAL_ARGS, "log_set_name")
+    assert [(c.callee, c.region, c.arg0) for c in named.calls] == \
+        [("strncpy", Region.GLOBAL_ARG, "log_name")]
+    reset = function_facts(GLOBAL_ARGS, "log_reset")
+    assert [(c.callee, c.region, c.arg0) for c in reset.calls] == \
+        [("memset", Region.GLOBAL_ARG, "&log_cfg")]
+
+
+def test_a_local_first_argument_is_not_marked():
+    f = function_facts(GLOBAL_ARGS, "log_show_name")
+    assert [(c.callee, c.region, c.arg0) for c in f.calls] == \
+        [("strncpy", Region.NONE, "buf"), ("pr_info", Region.NONE, None)]
+
+
+@pytest.mark.parametrize("body", [
+    "void log_print(const char *n)\n{\n\tchar log_name[16];\n\n\tstrncpy(log_name, n, 15);\n}\n",
+    "void log_get_name(char *log_name)\n{\n\tstrncpy(log_name, \"x\", 63);\n}\n",
+], ids=["local-array", "parameter"])
+def test_a_local_or_parameter_shadowing_a_global_is_not_marked(body):
+    [f] = file_facts("static char log_name[64];\n\n" + body).functions
+    assert [(c.callee, c.region) for c in f.calls] == [("strncpy", Region.NONE)]

@@ -189,3 +189,52 @@ def test_extra_verbs_are_verbs():
     model = NameModel.learn({"d": ["gadget_frob"]}, vocab)
     assert model.parse("gadget_frob", "d").verb == "frob"
     assert NameModel.learn({"d": ["gadget_frob"]}, VOCAB).parse("gadget_frob", "d").verb is None
+
+
+# --- question words, quantifiers, prepositions, and `can` the bus --------------------------------
+
+BARE = NameModel.learn({}, VOCAB)  # nothing learnt: only the vocabulary and the directory speak
+
+
+@pytest.mark.parametrize("name, directory, verb", [
+    # a question word leads: `set` after it describes the answer
+    ("__sctp_map_is_all_set", "net/sctp", "is"),
+    ("map_has_all_set", "lib", "has"),
+    # after a quantifier a verb is an adjective: no verb at all
+    ("sparsebit_any_set", "lib", None),
+    ("bitmap_all_set", "lib", None),
+    # after a preposition a verb is a noun
+    ("nested_exit_on_init", "arch/x86/kvm", "exit"),
+    ("port_wait_for_reset", "drivers/net", "wait"),
+])
+def test_question_words_quantifiers_and_prepositions(name, directory, verb):
+    assert BARE.parse(name, directory).verb == verb
+
+
+@pytest.mark.parametrize("name, directory, expected", [
+    ("pch_can_set_mode", "drivers/net/can", "set"),
+    ("can_rx_register", "net/can", "register"),
+    ("c_can_irq_control", "drivers/net/can/c_can", None),
+])
+def test_can_names_the_bus_where_a_directory_is_called_can(name, directory, expected):
+    """There `can` is never the verb: the verb is what follows it, if anything."""
+    assert BARE.parse(name, directory).verb == expected
+
+
+def test_a_leading_can_is_a_prefix_where_it_names_the_bus():
+    assert BARE.parse("can_rx_register", "net/can").prefix == ("can",)
+
+
+@pytest.mark.parametrize("name, directory", [
+    ("gate_can_run", "lib"),
+    ("gate_can_run", "drivers/net"),
+    ("can_sleep_now", "kernel/sched"),
+    ("can_sleep_now", "drivers/net/canbus"),  # a directory called canbus is not `can`
+])
+def test_can_is_a_question_elsewhere(name, directory):
+    assert BARE.parse(name, directory).verb == "can"
+
+
+def test_the_same_name_reads_differently_inside_and_outside_can():
+    assert BARE.parse("can_sleep_now", "kernel").verb == "can"
+    assert BARE.parse("can_sleep_now", "drivers/net/can").verb is None

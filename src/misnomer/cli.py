@@ -302,5 +302,38 @@ def lexicon(verb: str | None, db: Path | None, fmt: str) -> None:
         click.echo(render_entry(entry), nl=False)
 
 
+@main.command()
+@click.argument("rule", required=False)
+def rules(rule: str | None) -> None:
+    """The rules `check` applies.
+
+    Without RULE: one line per rule (id, symbol, whether it runs by default, what it flags).
+    With RULE (an id such as MN101, or a symbol such as conditional-action): its description,
+    its message, and a C example it reports beside the same code named so it does not.
+    """
+    from .rules import ALL_RULES, BY_ID, BY_SYMBOL
+
+    if rule is None:
+        for r in ALL_RULES:
+            state = "on " if r.default else "off"
+            first = r.description.split(".  ")[0].rstrip(".") + "."
+            head = f"{r.id}  {state}  {r.symbol:24}  "
+            room = 100 - len(head)
+            click.echo(head + (first if len(first) <= room else first[:room - 3] + "..."))
+        click.echo("\n'off': runs only when selected (--select ID, or `select` in the config).\n"
+                   "`misnomer rules ID` explains one rule, with examples.")
+        return
+    found = BY_ID.get(rule.upper()) or BY_SYMBOL.get(rule.lower())
+    if found is None:
+        _fail(f"no rule {rule!r}; `misnomer rules` lists them", EXIT_ERROR)
+    default = "runs by default" if found.default else "runs only when selected"
+    click.echo(f"{found.id} {found.symbol} ({found.family} rule; {default})\n")
+    click.echo(click.wrap_text(found.description, width=88, preserve_paragraphs=True))
+    click.echo(f"\nMessage: {found.message}\n\nReported:\n")
+    click.echo("    " + found.bad_example.rstrip().replace("\n", "\n    "))
+    click.echo("\nNot reported:\n")
+    click.echo("    " + found.good_example.rstrip().replace("\n", "\n    "))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

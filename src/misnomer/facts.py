@@ -135,15 +135,16 @@ class Branch:
     top_level: bool  # the if is a statement of the function body itself
     loop_level: bool  # the if is a statement of a loop body (so `continue` skips an element)
     if_line: int  # the line of the condition (the arm's own line is `line`)
+    end_column: int  # just past the arm's last character (`{ if (x) return 0; f(); }` on a line)
 
     ROW = ("kind", "condition", "line", "column", "end_line", "exit", "exit_value", "exit_text",
-           "error_path", "top_level", "loop_level", "if_line")
+           "error_path", "top_level", "loop_level", "if_line", "end_column")
 
     @classmethod
     def from_row(cls, r) -> Branch:
         return cls(r[0], r[1], r[2], r[3], r[4], ExitKind(r[5]) if r[5] else None,
                    ReturnKind(r[6]) if r[6] else None, r[7], bool(r[8]), bool(r[9]), bool(r[10]),
-                   r[11])
+                   r[11], r[12])
 
     @property
     def is_guard_shaped(self) -> bool:

@@ -27,14 +27,16 @@ PROPAGATED = (Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | 
               Effect.UNKNOWN)
 
 _MACRO_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
-_MACRO_WRITE = re.compile(r"(?:->\s*\w+|\*\s*\(?\s*\w+\s*\)?)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
+_MACRO_WRITE = re.compile(r"(?:->\s*\w+(?:\s*(?:\.|->)\s*\w+|\s*\[[^\]=;]*\])*|"
+                          r"\*\s*\(?\s*\w+\s*\)?)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
                           r"(?:\+\+|--)\s*\(?\s*\w+\s*->|->\s*\w+\s*(?:\+\+|--)|"
                           # *(volatile u32 *)(addr) = v: a store through a cast (MMIO accessors)
-                          r"\*\s*\(\s*[\w\s]+\*\s*\)\s*\(?[^;=()]*\)?\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+                          r"\*\s*\(\s*\w+(?:\s+\w+)*\s*\*+\s*\)\s*(?:\(\s*[^;=()]*\)|\w+)\s*"
+                          r"(?:[-+*/%&|^]|<<|>>)?=(?!=)")
 # asm volatile("..." : : "r"(v)): an assembly statement with no outputs is there for its effect
 # on the machine (a register or port write); one with outputs reads something
 _MACRO_ASM_EFFECT = re.compile(r"\b(?:asm|__asm__)\s*(?:volatile|__volatile__)?\s*\(\s*"
-                               r"(?:\"(?:[^\"\\]|\\.)*\"\s*|\w+\s*)*:\s*:")
+                               r"(?:\"(?:[^\"\\]|\\.)*\"\s*|\b\w+\b\s*)*:\s*:")
 _KEYWORDS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
                        "__typeof__", "do", "else", "case", "__attribute__", "__builtin_expect",
                        "defined", "_Generic", "__builtin_choose_expr", "asm", "__asm__",
@@ -57,11 +59,16 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
     param_names = {p.strip() for p in params.strip("()").split(",")}
     for m in _MACRO_CALL.finditer(body):
         callee = m.group(1)
-        if callee in _KEYWORDS or callee in param_names or callee == name:
+        if callee in _KEYWORDS or callee == name:
             continue
-        if body[max(0, m.start() - 2):m.start()] in ("->", ".") or \
-                body[max(0, m.start() - 1):m.start()] == ".":
-            own |= int(table.verdict_from_name(callee))  # an indirect call: judged by name
+        member = body[max(0, m.start() - 2):m.start()] in ("->", ".") or \
+            body[max(0, m.start() - 1):m.start()] == "."
+        if callee in param_names and not member:
+            continue
+        if member:
+            # an indirect call: judged by name, unless the name is the macro's argument
+            own |= int(Effect.UNKNOWN) if callee in param_names else \
+                int(table.verdict_from_name(callee))
             continue
         prim = table.lookup(callee)
         if prim is not None:
@@ -241,6 +248,11 @@ class CallGraph:
         self.own.append(int(summary.effects))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
         self.returned.append(None)
+
+    def macro_calls(self, only: set[int] | None = None) -> list[tuple[str, str]]:
+        """(callee, macro) for the macros in the graph (or the nodes ``only``)."""
+        return [(self.names[c], self.names[name_id]) for name_id, node in self.macros.items()
+                if only is None or node in only for c in self.callees[node]]
 
     def resolve(self, name: str, file_id: int) -> tuple[int, ...] | Effect:
         """Nodes a call to ``name`` from ``file_id`` may reach, or, when none, the effects its

@@ -25,7 +25,8 @@ from .callgraph import (CallGraph, MacroSummary, arch_of, config_off, merge_macr
                         summarize_macro)
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
-from .run import SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions, compose
+from .run import (_MACRO_DEPTH, SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions,
+                  compose)
 from .shape import Shape, composable, decide_shape
 
 CONE_LIMIT = 40_000
@@ -63,16 +64,21 @@ def analyze_changes(index: Index, table: PrimitiveTable, changes: ChangeLog) -> 
     kept, dirty_ids, dirty_names = _pair(changes.removed, new_rows)
     dirty_names |= changes.macro_names
     _update_callers(index, changes.removed, new_rows, kept)
-    cone = set(dirty_ids) | _callers_closure(index, dirty_names)
+    callers, through = _callers_closure(index, dirty_names)
+    cone = set(dirty_ids) | callers
     if len(cone) > CONE_LIMIT:
         raise NeedFullAnalysis(f"{len(cone)} functions depend on the change")
-    verdicts = _analyse_cone(index, table, sorted(cone), changes.macro_names)
+    verdicts = _analyse_cone(index, table, sorted(cone), changes.macro_names | through)
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany("INSERT OR REPLACE INTO analysis(function_id, shape, effects, "
                          "confidence) VALUES (?, ?, ?, ?)", verdicts.rows)
         conn.executemany("INSERT OR REPLACE INTO macro_effects(name, effects) VALUES (?, ?)",
                          verdicts.macros)
+        conn.executemany("DELETE FROM macro_calls WHERE macro = ?",
+                         [(name,) for name, _ in verdicts.macros])
+        conn.executemany("INSERT OR IGNORE INTO macro_calls(callee, macro) VALUES (?, ?)",
+                         verdicts.macro_calls)
         conn.execute("INSERT INTO meta(key, value) VALUES ('analysis_generation', '1') "
                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
         conn.execute("INSERT INTO meta(key, value) VALUES ('analysed_since_full', ?) "
@@ -152,13 +158,30 @@ def _update_callers(index: Index, removed: list[OldFunction], new_rows: list[tup
     conn.execute("COMMIT")
 
 
-def _callers_closure(index: Index, names: set[str]) -> set[int]:
-    """Ids of every function that calls one of ``names``, transitively."""
+def _callers_closure(index: Index, names: set[str]) -> tuple[set[int], set[str]]:
+    """Ids of every function that calls one of ``names``, transitively, directly or through
+    macros; and the names of those macros (their stored effects are stale)."""
     conn = index.conn
     seen_names = set(names)
     frontier = list(names)
     ids: set[int] = set()
+    through: set[str] = set()
     while frontier:
+        # macros forwarding to a frontier name stand for it at their call sites
+        pending = frontier
+        while pending:
+            found = []
+            for chunk in _chunks(pending):
+                marks = ",".join("?" * len(chunk))
+                for (macro,) in conn.execute(
+                        f"SELECT DISTINCT macro FROM macro_calls WHERE callee IN ({marks})",
+                        chunk):
+                    if macro not in seen_names:
+                        seen_names.add(macro)
+                        through.add(macro)
+                        found.append(macro)
+            frontier = frontier + found
+            pending = found
         new_ids = []
         for chunk in _chunks(frontier):
             marks = ",".join("?" * len(chunk))
@@ -178,13 +201,14 @@ def _callers_closure(index: Index, names: set[str]) -> set[int]:
                 if name not in seen_names:
                     seen_names.add(name)
                     frontier.append(name)
-    return ids
+    return ids, through
 
 
 class _ConeVerdicts:
     def __init__(self) -> None:
         self.rows: list[tuple] = []
         self.macros: list[tuple] = []
+        self.macro_calls: list[tuple] = []
 
 
 def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
@@ -233,6 +257,7 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
     result.macros = [(graph.names[name_id], graph.effects[node])
                      for name_id, node in graph.macros.items()
                      if graph.names[name_id] in changed_macros or node in graph.recomputed]
+    result.macro_calls = graph.macro_calls(graph.recomputed)
     return result
 
 
@@ -264,33 +289,33 @@ def _add_fixed_callees(index: Index, graph: CallGraph, in_cone: set[int],
 
 def _add_macros(index: Index, table: PrimitiveTable, graph: CallGraph, changed: set[str],
                 in_cone: set[int], fixed_shapes: dict[int, int]) -> None:
-    """Macros standing in for undefined callees: stored effects, or re-read when changed."""
+    """Macros standing in for undefined callees, level by level as the full analysis adds them:
+    stored effects where nothing they reach changed, read again from their bodies where it did
+    (``changed``: macros whose definitions changed or that call into the cone)."""
     graph.recomputed = set()
-    missing = sorted(graph.unresolved_names())
-    if not missing:
-        return
-    stored = {}
-    for chunk in _chunks(missing):
-        marks = ",".join("?" * len(chunk))
-        stored.update(index.conn.execute(
-            f"SELECT name, effects FROM macro_effects WHERE name IN ({marks})", chunk))
-    to_read = {n for n in missing if n in changed or n not in stored}
-    for name in missing:
-        if name in stored and name not in to_read:
-            graph.add_macro(MacroSummary(name, Effect(stored[name]), ()))
-    for name, definitions in _macro_definitions(index, to_read):
-        graph.add_macro(merge_macros([summarize_macro(name, params, body, table, file_id)
-                                      for params, body, file_id in definitions]))
-        graph.recomputed.add(graph.macros[graph.name_ids[name]])
-    # what the re-read macros call, as fixed leaves
-    callee_names = set()
-    for node in graph.recomputed:
-        callee_names.update(graph.names[i] for i in graph.callees[node])
-    if callee_names:
-        _add_fixed_callees(index, graph, in_cone, fixed_shapes, callee_names)
-        rest = sorted(graph.unresolved_names())
-        for chunk in _chunks(rest):
+    for _ in range(_MACRO_DEPTH):
+        missing = sorted(graph.unresolved_names())
+        if not missing:
+            return
+        stored = {}
+        for chunk in _chunks(missing):
             marks = ",".join("?" * len(chunk))
-            for name, effects in index.conn.execute(
-                    f"SELECT name, effects FROM macro_effects WHERE name IN ({marks})", chunk):
-                graph.add_macro(MacroSummary(name, Effect(effects), ()))
+            stored.update(index.conn.execute(
+                f"SELECT name, effects FROM macro_effects WHERE name IN ({marks})", chunk))
+        to_read = {n for n in missing if n in changed or n not in stored}
+        for name in missing:
+            if name in stored and name not in to_read:
+                graph.add_macro(MacroSummary(name, Effect(stored[name]), ()))
+        read = set()
+        for name, definitions in _macro_definitions(index, to_read):
+            graph.add_macro(merge_macros([summarize_macro(name, params, body, table, file_id)
+                                          for params, body, file_id in definitions]))
+            read.add(graph.macros[graph.name_ids[name]])
+        if not read:
+            return
+        graph.recomputed |= read
+        # what the re-read macros call, as fixed leaves (or macros, at the next level)
+        callee_names = set()
+        for node in read:
+            callee_names.update(graph.names[i] for i in graph.callees[node])
+        _add_fixed_callees(index, graph, in_cone, fixed_shapes, callee_names)

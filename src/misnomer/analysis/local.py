@@ -23,7 +23,7 @@ C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0, C_ARG_BASE = range(7)
 W_TARGET, W_BASE, W_KIND, W_OP, W_LINE, W_COL, W_REGION, W_BRANCH = range(8)
 R_KIND, R_TEXT, R_CALLEE, R_LINE, R_COL, R_REGION, R_BRANCH = range(7)
 (B_KIND, B_COND, B_LINE, B_COL, B_END, B_EXIT, B_VALUE, B_TEXT, B_ERROR, B_TOP, B_LOOP,
- B_IF_LINE) = range(12)
+ B_IF_LINE, B_END_COL) = range(13)
 
 _ERROR = int(Region.ERROR_PATH)
 _GLOBAL_ARG = int(Region.GLOBAL_ARG)
@@ -64,6 +64,7 @@ class Site:
     cover: int  # line of the state test that this change sits behind, 0 when none
     effects: int  # known effect bits (CALL sites: filled in from the call graph)
     base: str = ""  # the variable written through, or the first argument's variable
+    pos: int = 0  # where it is, as position(line, column): orders changes within a line
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +82,16 @@ class ShapeInputs:
     void: bool = False
     returns: list[tuple[str, str, str, int]] = field(default_factory=list)  # kind, callee, text, line
     sites: list[Site] = field(default_factory=list)
-    # early success returns on a state test: (line of the if, variables the test reads)
-    guards: list[tuple[int, list[str]]] = field(default_factory=list)
+    # early success returns on a state test: (line of the if, variables the test reads,
+    # position(...) just past the arm)
+    guards: list[tuple[int, list[str], int]] = field(default_factory=list)
     logs: list[int] = field(default_factory=list)  # lines of logging calls made conditionally
     out_params: list[str] = field(default_factory=list)
     line: int = 0  # the function's line, for reasons that point at the whole function
 
     def to_json(self) -> str:
         return json.dumps([int(self.empty), int(self.void), self.returns,
-                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects, s.base]
+                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects, s.base, s.pos]
                             for s in self.sites], self.guards, self.logs, self.out_params,
                            self.line], separators=(",", ":"), ensure_ascii=False)
 
@@ -97,7 +99,7 @@ class ShapeInputs:
     def from_json(cls, text: str) -> ShapeInputs:
         e, v, rets, sites, guards, logs, outs, line = json.loads(text)
         return cls(bool(e), bool(v), [tuple(r) for r in rets], [Site(*s) for s in sites],
-                   [(g[0], g[1]) for g in guards], logs, outs, line)
+                   [(g[0], g[1], g[2]) for g in guards], logs, outs, line)
 
 
 @dataclass(slots=True)
@@ -123,11 +125,11 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     """The local summary of one function."""
     effects = 0
     evidence: list[Evidence] = []
-    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base)
+    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base, column)
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
 
-    # parameter -> writes through it: (line, text, region, arm)
-    param_writes: dict[str, list[tuple[int, str, int, int]]] = {}
+    # parameter -> writes through it: (line, text, region, arm, column)
+    param_writes: dict[str, list[tuple[int, str, int, int, int]]] = {}
     param_reads: set[str] = set()  # parameters written by read-modify-write
     lookup, pair_key = table.lookup, table.pair_key
     logs: list[int] = []
@@ -148,6 +150,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     real_calls = 0
     for row in ff.call_rows:
         callee, line, region, arm = row[C_CALLEE], row[C_LINE], row[C_REGION], row[C_BRANCH]
+        col = row[C_COL]
         if region & _INDIRECT:
             real_calls += 1
             member = callee.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
@@ -156,7 +159,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 effects |= _MUTATES
                 evidence.append(Evidence("mutates", line, f"{callee}() (indirect; by its name)"))
                 raw_sites.append((INDIRECT, callee, line, region, arm, _MUTATES,
-                                  row[C_ARG_BASE] or ""))
+                                  row[C_ARG_BASE] or "", col))
             elif verdict & _UNKNOWN:
                 effects |= _UNKNOWN
             continue
@@ -169,7 +172,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 continue  # X_get()/X_put() in one function cancel out
             if region & _RETURNED:
                 returned.add(callee)
-            raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or ""))
+            raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or "", col))
             continue
         bits = int(prim.effects)
         if not bits:
@@ -190,7 +193,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                                          if key is None or key[1] else
                                          f"{callee}() releases what the caller took"))
                 raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES,
-                                  row[C_ARG_BASE] or ""))
+                                  row[C_ARG_BASE] or "", col))
             continue
         if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
@@ -199,11 +202,13 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             if target == "local":
                 continue
             if target:
-                param_writes.setdefault(target, []).append((line, f"{callee}()", region, arm))
+                param_writes.setdefault(target, []).append((line, f"{callee}()", region, arm,
+                                                            col))
                 continue
         if bits & _FREES and region & _ERROR and not bits & _ALLOCATES:
             # freeing on the error path: the cleanup of what this function allocated
-            raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or ""))
+            raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "",
+                              col))
             continue
         if bits & _ALLOCATES:
             evidence.append(Evidence("allocates", line, f"{callee}()"))
@@ -213,15 +218,16 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             evidence.append(Evidence("mutates", line, f"{callee}()"))
         bits |= _MUTATES if bits & (_ALLOCATES | _FREES) else 0
         effects |= bits
-        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or ""))
+        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "", col))
 
     for row in ff.write_rows:
         kind = row[W_KIND]
         if kind == _LOCAL:
             continue
-        target, base, line = row[W_TARGET], row[W_BASE], row[W_LINE]
+        target, base, line, col = row[W_TARGET], row[W_BASE], row[W_LINE], row[W_COL]
         if kind == _PARAM:
-            param_writes.setdefault(base, []).append((line, target, row[W_REGION], row[W_BRANCH]))
+            param_writes.setdefault(base, []).append((line, target, row[W_REGION], row[W_BRANCH],
+                                                      col))
             if row[W_OP] != "=" or "->" in target or "." in target:
                 # `p->n += 1` reads what it writes; `p->speed = v` sets a field of an object
                 # the caller owns (a setter): neither is C's way to return a second value,
@@ -231,7 +237,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         effects |= _MUTATES
         what = "global" if kind == _GLOBAL else "through a pointer"
         evidence.append(Evidence("mutates", line, f"{target} {row[W_OP]} ... ({what})"))
-        raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES, base))
+        raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES, base,
+                          col))
 
     # A pointer parameter that is only ever written is an out-parameter: C's second return.
     out_params = []
@@ -241,16 +248,16 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             out_params.append(name)
             effects |= _OUT
             evidence.extend(Evidence("out_params", line, f"{text} (out-parameter {name})")
-                            for line, text, _, _ in writes)
+                            for line, text, _, _, _ in writes)
             continue
         effects |= _MUTATES
-        for line, text, region, arm in writes:
+        for line, text, region, arm, col in writes:
             evidence.append(Evidence("mutates", line, f"{text} (through parameter {name})"))
-            raw_sites.append((WRITE, text, line, region, arm, _MUTATES, name))
+            raw_sites.append((WRITE, text, line, region, arm, _MUTATES, name, col))
     if ff.asm:
         effects |= _MUTATES
         evidence.append(Evidence("mutates", ff.line, f"{ff.asm} inline assembly statement(s)"))
-        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES, ""))
+        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES, "", 0))
 
     returns = []
     predicate = ff.return_kind == "bool"
@@ -266,24 +273,32 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
 
     branches = ff.branch_rows
     state_tests = [is_state_test(b[B_COND]) for b in branches]
-    site_lines = sorted(s[2] for s in raw_sites)
+    site_positions = sorted((s[2], s[7]) for s in raw_sites)
     inputs = ShapeInputs(
         empty=(real_calls == 0 and not ff.write_rows and not branches and not ff.loop_rows
                and len(ff.return_rows) <= 1
                and all(r[R_KIND] in _CONSTANT_LIKE for r in ff.return_rows)),
         void=ff.return_kind == "void", returns=returns,
         sites=_sites(raw_sites, branches, state_tests, ff.loop_rows),
-        guards=[(b[B_IF_LINE], condition_variables(b[B_COND])) for i, b in enumerate(branches)
+        guards=[(b[B_IF_LINE], condition_variables(b[B_COND]), position(b[B_END], b[B_END_COL]))
+                for i, b in enumerate(branches)
                 if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
                 b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i] and
-                not _any_between(site_lines, b[B_LINE], b[B_END])],
+                not _any_between(site_positions, (b[B_LINE], b[B_COL]),
+                                 (b[B_END], b[B_END_COL]))],
         logs=logs, out_params=sorted(out_params), line=ff.line)
     return LocalSummary(Effect(effects), sorted(returned), inputs, evidence, state_tests)
 
 
-def _any_between(sorted_lines: list[int], first: int, last: int) -> bool:
-    i = bisect_left(sorted_lines, first)
-    return i < len(sorted_lines) and sorted_lines[i] <= last
+def position(line: int, column: int) -> int:
+    """A line and column as one number that sorts like the pair."""
+    return (line << 16) | min(column, 0xFFFF)
+
+
+def _any_between(sorted_positions: list[tuple[int, int]], first: tuple[int, int],
+                 last: tuple[int, int]) -> bool:
+    i = bisect_left(sorted_positions, first)
+    return i < len(sorted_positions) and sorted_positions[i] <= last
 
 
 def _tests_absence(condition: str) -> bool:
@@ -311,13 +326,13 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
     tested: dict[int, list[str]] = {}
     # the variables the changes inside each arm touch (an arm covers its changes as a block)
     touched: dict[int, set[str]] = {}
-    for _, _, line, _, arm, _, base in raw:
+    for _, _, line, _, arm, _, base, col in raw:
         if base:
             for i, b in enumerate(branches):
-                if b[B_LINE] <= line <= b[B_END]:
+                if (b[B_LINE], b[B_COL]) <= (line, col) <= (b[B_END], b[B_END_COL]):
                     touched.setdefault(i, set()).add(base)
     sites = []
-    for kind, name, line, region, arm, bits, base in sorted(raw, key=lambda s: s[2]):
+    for kind, name, line, region, arm, bits, base, col in sorted(raw, key=lambda s: s[2]):
         cover = 0
         # An else-arm acts when the state does *not* hold: no guard.  Freeing under a null
         # test is a teardown's care, not an ensure.
@@ -331,7 +346,7 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
             cover = next((branches[g][B_IF_LINE] for g in skips
                           if start <= branches[g][B_LINE] < line and
                           _loop_touches(raw, loop_lines, branches, g, start, tested)), 0)
-        sites.append(Site(kind, name, line, region, cover, bits, base))
+        sites.append(Site(kind, name, line, region, cover, bits, base, position(line, col)))
     return sites
 
 
@@ -344,7 +359,7 @@ def _loop_touches(raw: list[tuple], loop_lines: list[int], branches: list[tuple]
     """Do the changes after a `continue` test, in the same loop, touch what it reads?"""
     wanted = set(_tested(tested, branches, guard))
     after = branches[guard][B_LINE]
-    return any(base in wanted for _, _, line, region, _, _, base in raw
+    return any(base in wanted for _, _, line, region, _, _, base, _ in raw
                if line > after and region & _LOOP and _loop_start(loop_lines, line) == start)
 
 

@@ -183,6 +183,9 @@ def _store(index: Index, graph: CallGraph, shapes: bytearray, confidence: array,
         conn.executemany("INSERT INTO macro_effects(name, effects) VALUES (?, ?)",
                          ((graph.names[name_id], graph.effects[node])
                           for name_id, node in graph.macros.items()))
+        conn.execute("DELETE FROM macro_calls")
+        conn.executemany("INSERT OR IGNORE INTO macro_calls(callee, macro) VALUES (?, ?)",
+                         graph.macro_calls())
         # who calls each name: aggregated by SQLite itself (no copy of it in Python)
         conn.execute("DELETE FROM callers")
         conn.execute("INSERT INTO callers(name, function_ids) SELECT j.value, "

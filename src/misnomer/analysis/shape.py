@@ -68,7 +68,8 @@ def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: Primiti
         if s.kind == CALL:
             bits = callee_effects(s.name)
             if bits & _STATE:
-                main.append(Site(s.kind, s.name, s.line, s.region, s.cover, int(bits), s.base))
+                main.append(Site(s.kind, s.name, s.line, s.region, s.cover, int(bits), s.base,
+                                 s.pos))
         elif s.effects & _STATE:
             main.append(s)
     if main:
@@ -138,12 +139,12 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
     composed = [Reason(s.line, f"calls ensure-shaped {s.name}()") for s in idempotent[:3]]
     if not acting:
         return ShapeVerdict(Shape.ENSURE, composed, composed=True)
-    first = acting[0].line
+    first = min(s.pos for s in acting)
     touched = {s.base for s in acting if s.base}
     # A guard: an early success return on a state test before the first state change, where
     # the change touches what the test reads.
-    for guard, variables in inputs.guards:
-        if guard < first and touched.intersection(variables):
+    for guard, variables, guard_end in inputs.guards:
+        if guard_end <= first and touched.intersection(variables):
             reasons = [Reason(guard, "returns without acting when the state already holds")]
             reasons += [Reason(s.line, f"otherwise changes state: {_describe(s)}")
                         for s in acting[:3]]

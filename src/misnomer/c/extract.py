@@ -159,13 +159,21 @@ class FileExtractor:
             if skipped is None:
                 skipped = [m.span() for m in _NOT_CODE_RE.finditer(src)]
                 skipped_starts = [a for a, _ in skipped]
-            for m in re.finditer(rb"(?<![\w$])" + re.escape(name) + rb"(?![\w$])(?!\s*\()", src):
-                at = m.start()
+            at = src.find(name)
+            while at >= 0:
+                end = at + len(name)
+                nxt = _NEXT_TOKEN_RE.match(src, end)
+                if (at and src[at - 1] in _IDENT) or nxt is None or nxt.group(1) in (b"(", b"") \
+                        or (end < len(src) and src[end] in _IDENT) or \
+                        src[max(0, at - 3):at].rstrip().endswith((b".", b"->")):
+                    at = src.find(name, end)
+                    continue  # part of a longer name, a call, a definition, a prototype, a field
                 k = bisect_right(skipped_starts, at) - 1
-                if k >= 0 and skipped[k][1] > at:
-                    continue  # in a comment or a string
-                if _EXPORT_BEFORE_RE.search(src, max(0, at - 40), at):
-                    continue
+                if k >= 0 and skipped[k][1] > at or \
+                        _EXPORT_BEFORE_RE.search(src, max(0, at - 40), at) or \
+                        _DECLARED_AFTER_RE.search(src, max(0, at - 40), at):
+                    at = src.find(name, end)
+                    continue  # in a comment, a string, EXPORT_SYMBOL(), a declaration
                 ff.is_callback = True
                 break
 
@@ -236,6 +244,11 @@ class FileExtractor:
         self.arrays: list[set[str]] = [set() for _ in facts]
         for fi, _, n in self._owned(caps.get("array", [])):
             self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
+        self.locals: list[set[bytes]] = [set() for _ in facts]
+        for fi, _, n in self._owned(caps.get("local", [])):
+            m = _DECLARED_NAME_RE.match(src, n.start_byte, n.end_byte)
+            if m:
+                self.locals[fi].add(m.group(1))
         return facts
 
     def _describe(self, ff: FunctionFacts, fnode: Node, name_node: Node, params_node: Node,
@@ -410,12 +423,14 @@ class FileExtractor:
             ex = arm_exit.get(ai)
             line, col = lines.at(start)
             end_line = line + src.count(b"\n", start, end)
+            end_col = col + (end - start) if end_line == line else \
+                end - src.rfind(b"\n", start, end)
             if_line = line - src.count(b"\n", key, start) if 0 <= key <= start else line
             self.arm_local[ai] = len(rows)
             rows.append((kind, condition, line, col, end_line,
                          ex[0] if ex else None, ex[1] if ex else None, ex[2] if ex else "",
                          int(bool(ex and ex[3])), int(kind == "then" and key in top),
-                         int(kind == "then" and key in loop_level), if_line))
+                         int(kind == "then" and key in loop_level), if_line, end_col))
 
     def _errors_passed_on(self, rets: list[Node], arms: list[tuple], conds: list[Node]) -> None:
         """`if (ret) return ret;` returns an error code: the value tested is the one returned."""
@@ -491,8 +506,11 @@ class FileExtractor:
                     r |= _RETURNED
             m = arg0_match(src, end)
             first = m.group(1).decode("utf-8", "replace").replace(" ", "") if m else None
-            if first and global_names and first.lstrip("&") in global_names:
-                r |= _GLOBAL_ARG
+            if first and global_names:
+                var = first.lstrip("&")
+                if var in global_names and var not in self.params[fi] and \
+                        var.encode() not in self.locals[fi]:
+                    r |= _GLOBAL_ARG  # (a local or a parameter of that name hides the global)
             m = base_match(src, end)
             base = m.group(1).decode("utf-8", "replace") if m else None
             line, col = lines.at(start)
@@ -503,12 +521,7 @@ class FileExtractor:
         src = self.src
         updates = caps.get("write.update", [])
         nodes = caps.get("write", [])
-        if self.globals:
-            global_bytes = {g.encode() for g in self.globals}
-            named = [n for n in caps.get("write.name", [])
-                     if src[n.start_byte:n.end_byte] in global_bytes]
-        else:
-            named = []
+        named = self._global_names_written(facts, caps.get("write.name", []))
         if updates or named:
             nodes = sorted(nodes + updates + named, key=_START)
         update_starts = {n.start_byte for n in updates}
@@ -520,7 +533,7 @@ class FileExtractor:
         arms = innermost(self.arm_starts, self.arm_ends, starts)
         regions = self._regions(starts)
         lines = _Lines(src)
-        arm_local, global_names = self.arm_local, self.globals
+        arm_local, global_names, externs = self.arm_local, self.globals, self.externs
         for fi, k, n in self._owned(nodes):
             start, end = n.start_byte, n.end_byte
             text = collapse(src[start:end].decode("utf-8", "replace"))
@@ -530,13 +543,35 @@ class FileExtractor:
             else:
                 m = _ASSIGN_OP_RE.match(src, end)
                 op = m.group(1).decode("ascii") if m else "="
-            kind, base = classify_lvalue(text, self.params[fi], global_names, self.arrays[fi])
+            kind, base = classify_lvalue(text, self.params[fi],
+                                         global_names | externs[fi] if externs[fi] else
+                                         global_names, self.arrays[fi])
             arm = arms[k]
             line, col = lines.at(start)
             facts[fi].write_rows.append(
                 (text, base, kind.value, op, line, col,
                  regions[k] | (_CONDITIONAL if arm >= 0 else 0),
                  arm_local[arm] if arm >= 0 else -1))
+
+    def _global_names_written(self, facts: list[FunctionFacts], nodes: list[Node]) -> list[Node]:
+        """The assignments to plain names that write global state: file-scope variables, and
+        names the function neither declares nor takes as a parameter (globals declared in
+        another file).  A definition that did not parse cleanly may have lost a declaration,
+        so only its file's own globals count there."""
+        src = self.src
+        global_bytes = {g.encode() for g in self.globals}
+        self.externs: list[set[str]] = [set() for _ in facts]
+        named = []
+        for fi, _, n in self._owned(nodes):
+            name = src[n.start_byte:n.end_byte]
+            if name in global_bytes:
+                named.append(n)
+            elif not facts[fi].has_error and name not in self.locals[fi] and \
+                    name.decode("utf-8", "replace") not in self.params[fi] and \
+                    not name.isupper():
+                named.append(n)
+                self.externs[fi].add(name.decode("utf-8", "replace"))
+        return named
 
     def _structure(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -621,6 +656,13 @@ def _pair_if_parts(thens: list[Node]) -> tuple[list[Node], list[Node]]:
 
 
 _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+# the name a declarator introduces: `*p = x` -> p, `(*fn)(void)` -> fn, `buf[4]` -> buf
+_DECLARED_NAME_RE = re.compile(rb"[\s*(]*(?:(?:const|volatile|restrict|__\w+)\s+[\s*(]*)*"
+                               rb"([A-Za-z_]\w*)")
+# `int reset;` in a struct: a type word (not `return`) before the name declares it
+_DECLARED_AFTER_RE = re.compile(rb"(?:(?<![\w$])(?!return\b|else\b|case\b)[A-Za-z_]\w*|"
+                                rb"[\w)]\s*\*+)\s*$")
+_NEXT_TOKEN_RE = re.compile(rb"\s*(\S?)")
 _NOT_CODE_RE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"', re.S)
 _EXPORT_BEFORE_RE = re.compile(rb"(?:EXPORT_\w+|#\s*(?:define|undef|ifdef|ifndef))\s*\(?\s*$")
 

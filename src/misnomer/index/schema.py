@@ -6,7 +6,7 @@ another version is refused with a message saying how to rebuild it.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -84,6 +84,14 @@ CREATE TABLE IF NOT EXISTS callers (
 CREATE TABLE IF NOT EXISTS macro_effects (
     name    TEXT PRIMARY KEY,
     effects INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What those macros call (callee -> macro): a change to a function reaches the functions that
+-- call it through a forwarding macro (`#define bar_register(d) __bar_register(d, THIS_MODULE)`).
+CREATE TABLE IF NOT EXISTS macro_calls (
+    callee TEXT NOT NULL,
+    macro  TEXT NOT NULL,
+    PRIMARY KEY (callee, macro)
 ) WITHOUT ROWID;
 
 -- The lexicon as last learnt (JSON), for check and lexicon to reuse between runs.

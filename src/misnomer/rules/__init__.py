@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..analysis.callgraph import config_off
 from ..findings import Finding, Rule
 from . import conventions, namesakes, promises, shapes
 from .base import CheckContext, FunctionView
@@ -36,7 +37,16 @@ def rules_matching(selectors: list[str]) -> set[str]:
     return chosen
 
 
+def judged(fn: FunctionView) -> bool:
+    """Is the function's name its author's to answer for?  Not a stub compiled when an option
+    is off (it copies the real function's name and does nothing much), and not an upper-case
+    name (generated register helpers, macro-like inlines: `REG_WRITE_ADDR(v)` builds a value)."""
+    return not config_off(fn.variant) and not fn.name.isupper()
+
+
 def check_function(fn: FunctionView, ctx: CheckContext, enabled: set[str]) -> Iterator[Finding]:
+    if not judged(fn):
+        return
     for module in PER_FUNCTION:
         if any(r.id in enabled for r in module.RULES):
             for finding in module.check(fn, ctx):

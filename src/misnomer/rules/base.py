@@ -60,6 +60,7 @@ class CheckContext:
     table: PrimitiveTable
     oracle: IndexOracle = field(init=False)
     _inputs: dict[int, tuple] = field(default_factory=dict)
+    _lines: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
@@ -68,6 +69,18 @@ class CheckContext:
         row = self.index.conn.execute("SELECT file_id FROM functions WHERE id = ?",
                                       (fn.id,)).fetchone()
         return row[0]
+
+    def source_line(self, path: str, line: int) -> str:
+        """The text of one line of an indexed file ('' when it cannot be read)."""
+        lines = self._lines.get(path)
+        if lines is None:
+            try:
+                data = (self.index.root / path).read_bytes()
+                lines = data.decode("utf-8", "replace").splitlines()
+            except OSError:
+                lines = []
+            self._lines[path] = lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
 
     def entry(self, fn: FunctionView) -> VerbEntry | None:
         return self.lexicon.entry(fn.verb) if fn.verb else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -82,13 +83,17 @@ class Namesakes:
         if fn.verb is None or not self.by_key:
             return
         words = fn.parts.words
-        # the name, and its tails that keep the verb (KVM_REQ_MMU_RELOAD ~ kvm_mmu_reload,
-        # REQ_MMU_RELOAD ~ vcpu_mmu_reload)
+        here = posixpath.dirname(fn.file)
+        # the name (KVM_REQ_MMU_RELOAD ~ kvm_mmu_reload), and in the function's own directory
+        # its tails that keep the verb (REQ_MMU_RELOAD ~ vcpu_mmu_reload); a tail elsewhere
+        # is a coincidence (DMA_MODE_READ is not about some driver's foo_dma_read)
         for start in range(len(words) - 1):
             key = words[start:]
             if fn.verb not in key:
                 break
             for macro, path, line in self.by_key.get(key, ()):
+                if start and posixpath.dirname(path) != here:
+                    continue
                 entry = self.pairs.setdefault(macro, (path, line, []))
                 if len(entry[2]) < 8:
                     entry[2].append(fn)

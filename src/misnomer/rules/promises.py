@@ -58,8 +58,8 @@ def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
             return ""
     if not written:
         return ""
-    shown = ", ".join(dict.fromkeys(written[:3]))
-    return shown + (", ..." if len(written) > 3 else "")
+    fields = list(dict.fromkeys(written))
+    return ", ".join(fields[:3]) + (", ..." if len(fields) > 3 else "")
 
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:

@@ -7,6 +7,9 @@ state is not flagged there; a `get` that does, in a tree whose `get`s only read,
 
 from __future__ import annotations
 
+import posixpath
+import re
+
 from collections.abc import Iterator
 
 from ..analysis.primitives import Effect
@@ -25,7 +28,10 @@ CONDITIONAL_ACTION = Rule(
         "on every call, but the body returns early without acting when the state already holds: "
         "it is *ensure*-shaped.  Callers reading the name expect the work to happen; a name "
         "with ensure, `_if_needed` or `maybe_` says what it does.  Judged against the tree: "
-        "the finding names how many of the tree's functions with this verb act every time."),
+        "the finding names how many of the tree's functions with this verb act every time.  "
+        "Only a test that finds the work already done counts (`if (c->valid)`, or `if "
+        "(!c->dirty)` where the body clears `dirty`): not a bail-out after an earlier error, "
+        "not a check that the object to work on exists, not a guard inherited from callees."),
     bad_example=(
         "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
         "\treturn cache_fill(c);\n}\n"),
@@ -39,8 +45,9 @@ PREDICATE_WITH_EFFECTS = Rule(
     description=(
         "`is_`, `has_`, `can_`, `should_`, `needs_` ... name a predicate: callers call it to "
         "learn something and expect nothing to change.  This one writes memory, takes a "
-        "reference or calls something that does.  Either the state change belongs elsewhere, "
-        "or the name should say it acts."),
+        "reference or calls something whose name says it acts.  Either the state change "
+        "belongs elsewhere, or the name should say it acts.  Callbacks, whose names the "
+        "framework's operation chose, are left alone."),
     bad_example=(
         "bool queue_is_ready(struct queue *q)\n{\n\tq->polls++;\n\treturn q->head != NULL;\n}\n"),
     good_example=(
@@ -51,8 +58,9 @@ CHECK_THAT_ACTS = Rule(
     message="{name}() reads as a check ('{verb}') but changes state beyond reporting",
     description=(
         "`check`, `validate` and `verify` promise to look and report, not to touch.  This "
-        "function changes state (logging and error reporting aside).  Only reported where the "
-        "tree's own `check`-like functions mostly do not act."),
+        "function changes state (logging and error reporting aside) by itself or through a "
+        "callee whose name says it acts.  Only reported where the tree's own `check`-like "
+        "functions mostly do not act, and not for callbacks (`.validate = foo_validate`)."),
     bad_example=(
         "int port_check_speed(struct port *p)\n{\n\tif (p->speed > MAX_SPEED)\n"
         "\t\tp->speed = MAX_SPEED;\n\treturn 0;\n}\n"),
@@ -134,19 +142,21 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     found = False
     if fn.shape == "ensure" and vocab.promises(verb, "unconditional_action") and \
             not fn.named_by_framework and (few or rest.share("ensure") < ENSURE_TOLERATED) and \
-            not {"if_needed", "maybe", "try"} & set(fn.parts.qualifiers):
+            not {"if_needed", "maybe", "try"} & set(fn.parts.qualifiers) and \
+            _tests_goal_state(fn, ctx):
         tree = "" if few else f"; in this tree '{verb}' is {meaning(entry, 'action')}"
         yield ctx.finding(CONDITIONAL_ACTION, fn, CONDITIONAL_ACTION.message.format(
             name=fn.name, verb=verb) + tree, ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("ensure")))
         found = True
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
+            not fn.named_by_framework and \
             (few or rest.share("action", "ensure") < 0.25) and _acts_itself(fn, ctx):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
         found = True
-    if changes and vocab.promises(verb, "check") and \
+    if changes and vocab.promises(verb, "check") and not fn.named_by_framework and \
             (few or rest.share("query", "check") >= 0.5) and _acts_itself(fn, ctx):
         yield ctx.finding(CHECK_THAT_ACTS, fn, CHECK_THAT_ACTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
@@ -191,6 +201,52 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
     for site in verdict.main_sites:
         if site.kind != "call":
             return True
-        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in ("action", "ensure"):
+        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in ("action", "ensure") and \
+                _named_to_act(site.name, fn, ctx):
             return True
     return False
+
+
+_READING_PROMISES = ("predicate", "getter", "check")
+# a guard reading one of these bails out after a failure, it does not find the work done
+_ERROR_STATE = re.compile(r"err|fail|dead|abort|broken|shutdown|unplug|removed", re.I)
+_IF_CONDITION = re.compile(r"\bif\s*\((.*)")
+_HINT = re.compile(r"^\s*(?:likely|unlikely|WARN_ON(?:_ONCE)?)\s*\(")
+_ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
+
+
+def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does the state test that makes the function ensure-shaped ask whether the work is
+    already done (`root != INVALID_ROOT`, `c->valid`, `!c->dirty` where the body clears
+    `dirty`)?  Not when ensure-shaped only through its callees, not when the test bails out
+    after an earlier error (`if (ctx->error) return;`), and not when it checks that the
+    object to work on exists (`if (!dev->port) return;`): that is a precondition."""
+    inputs, verdict = ctx.verdict(fn)
+    if not verdict.guard_line:
+        return False
+    variables = next((v for line, v, _ in inputs.guards if line == verdict.guard_line), [])
+    if any(_ERROR_STATE.search(v) for v in variables):
+        return False
+    m = _IF_CONDITION.search(ctx.source_line(fn.file, verdict.guard_line))
+    if m is None:
+        return True  # the test is not on its own line: trust the shape
+    condition = m.group(1)
+    while (hint := _HINT.match(condition)) is not None:
+        condition = condition[hint.end():]
+    if _ERROR_STATE.search(" ".join(re.findall(r"[a-z_]\w*", condition))):
+        return False
+    if not (condition.lstrip().startswith("!") and not condition.lstrip().startswith("!=")
+            or _ABSENT.search(condition)):
+        return True
+    # "nothing there": a goal only when the body itself then sets what was tested
+    tested = condition.replace(" ", "")
+    return any(s.kind == "write" and s.name.replace(" ", "") in tested
+               for s in verdict.main_sites)
+
+
+def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does the callee's own name say it acts?  A `foo_reg_read()` or `bar_is_supported()` that
+    the analysis finds changing state does so on the way (a bus lock, a cached value), and a
+    noun-named helper (`queueptr()`) says nothing: neither makes its caller's name wrong."""
+    verb = ctx.lexicon.parse(callee, posixpath.dirname(fn.file)).verb
+    return verb is not None and not any(ctx.vocab.promises(verb, p) for p in _READING_PROMISES)

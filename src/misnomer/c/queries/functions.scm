@@ -67,6 +67,14 @@
       (pointer_declarator declarator: (identifier) @global)
       (array_declarator declarator: (identifier) @global)])]))
 
+; local variables: an assignment to a name that neither a declaration in the function nor a
+; parameter introduces writes a global declared elsewhere (`extern`)
+(compound_statement (declaration declarator: (_) @local))
+(for_statement initializer: (declaration declarator: (_) @local))
+(preproc_ifdef (declaration declarator: (_) @local))
+(preproc_if (declaration declarator: (_) @local))
+(preproc_else (declaration declarator: (_) @local))
+
 ; local arrays: `buf[i] = x` writes a local, unlike `p[i] = x` through a pointer
 (declaration declarator: (array_declarator declarator: (identifier) @array))
 (declaration declarator: (init_declarator declarator: (array_declarator declarator: (identifier) @array)))
