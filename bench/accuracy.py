@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.setdefault("agreement", {})[name] = entry
         return entry
 
-    shape_e = both("shape", lambda r: r.label.shape, lambda r: r.tool_shape,
+    both("shape", lambda r: r.label.shape, lambda r: r.tool_shape,
                    lambda r: r.baseline["shape"])
     action_only = agreement(found, lambda r: r.label.shape, lambda r: "action")
     figures["agreement"]["shape"]["always_action"] = \
@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"     shape: label {lb.shape}, misnomer {r.tool_shape}{conf}"
               + ("" if "shape" in fields else " (agree)")
               + f"; baseline {r.baseline['shape']}"
-              + (f"; parsed with errors" if r.has_error else ""))
+              + ("; parsed with errors" if r.has_error else ""))
         effs = [f"{e}: label {'yes' if getattr(lb, e) else 'no'}, misnomer "
                 f"{'yes' if r.tool(e) else 'no'}" for e in fields if e != "shape"]
         if effs:

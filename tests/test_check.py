@@ -787,6 +787,31 @@ def test_diff_in_a_tree_below_the_repository_top(tmp_path):
 
 
 @needs_git
+def test_a_git_repository_is_indexed_whole_from_a_subdirectory(tmp_path):
+    top = tmp_path / "repo"
+    write_tree(top / "src")
+    git(top, "init", "-q")
+    result = check(top / "src" / "core", "-q")
+    assert result.exit_code == 1
+    assert (top / ".misnomer" / "index.db").is_file()
+    assert not (top / "src" / ".misnomer").exists()
+
+
+@needs_git
+def test_a_misnomer_toml_marks_a_project_inside_a_repository(tmp_path):
+    top = tmp_path / "repo"
+    write_tree(top / "src")
+    (top / "src" / ".misnomer.toml").write_text('ignore = ["MN301"]\n')
+    git(top, "init", "-q")
+    result = check(top / "src" / "core", "--format", "json")
+    assert result.exit_code == 1
+    assert (top / "src" / ".misnomer" / "index.db").is_file()
+    assert not (top / ".misnomer").exists()
+    assert {(f["file"], f["rule"]) for f in json.loads(result.stdout)["findings"]} == {
+        ("core/cache.c", "MN101"), ("core/gate.c", "MN102")}
+
+
+@needs_git
 def test_diff_with_an_unknown_revision_exits_2(repo):
     result = check(repo, "-q", "--diff", "no-such-revision")
     assert result.exit_code == 2

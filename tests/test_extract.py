@@ -127,11 +127,15 @@ def test_kr_definition():
     assert not f.has_error
 
 
-@pytest.mark.xfail(strict=True, reason="tool gap: K&R parameter types come from the declaration "
-                   "list, which is not read (types are '' and `int *p` is not a pointer)")
 def test_kr_parameter_types():
     f = idiom("knr.c", "knr_store")
     assert f.params == [Param("p", "int *", True), Param("v", "int", False)]
+
+
+def test_kr_parameters_declared_together_and_out_of_order():
+    f = idiom("knr.c", "knr_pair")
+    assert f.params == [Param("n", "unsigned long", False), Param("a", "char *", True),
+                        Param("b", "char", False)]
 
 
 def test_static_inline_in_a_header():

@@ -166,11 +166,23 @@ def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
         root = recorded_root(found) if found.exists() else None
         if root is not None:
             return root.resolve(), found.resolve()
-    # No index yet: the git work tree around the paths, else the directory they share.
+    # No index yet: the nearest directory with a .misnomer.toml (a project of its own inside a
+    # larger work tree), else the git work tree around the paths, else the directory they share.
     common = Path(os.path.commonpath([str(p.resolve() if p.is_dir() else p.resolve().parent)
                                       for p in paths])) if paths else Path.cwd().resolve()
-    root = _git_top(common) or common
+    top = _git_top(common)
+    root = _marked_root(common, top) or top or common
     return root, (db or root / DEFAULT_DB).resolve()
+
+
+def _marked_root(start: Path, top: Path | None) -> Path | None:
+    """The nearest directory at or above ``start`` (not above ``top``) with a .misnomer.toml."""
+    for directory in (start, *start.parents):
+        if (directory / ".misnomer.toml").is_file():
+            return directory
+        if top is not None and directory == top.resolve():
+            break
+    return None
 
 
 def _git_top(path: Path) -> Path | None:

@@ -52,7 +52,8 @@ _ERROR_CHECK_CALLS = frozenset({"IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "WARN_ON"
                                 "ARRAY_SIZE", "IS_ENABLED", "WARN_RATELIMIT", "dev_WARN_ONCE"})
 
 # Kinds of site (places where state may change).
-WRITE, PRIMITIVE, CALL, INDIRECT, UNBALANCED = "write", "primitive", "call", "indirect", "unbalanced"
+WRITE, PRIMITIVE, CALL, INDIRECT, UNBALANCED = (
+    "write", "primitive", "call", "indirect", "unbalanced")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ class ShapeInputs:
 
     empty: bool = False  # no calls but pure ones, no writes, no branches, one constant return
     void: bool = False
-    returns: list[tuple[str, str, str, int]] = field(default_factory=list)  # kind, callee, text, line
+    # kind, callee, text, line
+    returns: list[tuple[str, str, str, int]] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     # early success returns on a state test: (line of the if, variables the test reads,
     # position(...) just past the arm)

@@ -14,7 +14,7 @@ import re
 from bisect import bisect_right
 from operator import attrgetter
 
-from ..facts import ExitKind, FunctionFacts, Region, ReturnKind, TargetKind
+from ..facts import ExitKind, FunctionFacts, Param, Region, ReturnKind, TargetKind
 from .expressions import classify_lvalue, classify_return, collapse, normalize_condition
 from .params import parse_params, return_kind_of
 from .rewrite import DefinedName
@@ -279,8 +279,28 @@ class FileExtractor:
         ff.return_kind = return_kind_of(rtype)
         ff.params = parse_params(
             src[params_node.start_byte:params_node.end_byte].decode("utf-8", "replace"))
+        if ff.params and all(not p.type for p in ff.params):
+            ff.params = self._kr_params(fnode, ff.params)
         shown = self.original[fnode.start_byte:params_node.end_byte].decode("utf-8", "replace")
         ff.signature = collapse(shown, 400)
+
+    def _kr_params(self, fnode: Node, names: list[Param]) -> list[Param]:
+        """K&R definitions (`int f(p, v) int *p; int v; {`) type their parameters in the
+        declarations between the declarator and the body."""
+        typed = []
+        for decl in fnode.named_children:
+            if decl.type != "declaration":
+                continue
+            type_node = decl.child_by_field_name("type")
+            if type_node is None:
+                continue
+            base = self.src[decl.start_byte:type_node.end_byte].decode("utf-8", "replace")
+            typed += [base + " " + self.src[d.start_byte:d.end_byte].decode("utf-8", "replace")
+                      for d in decl.children_by_field_name("declarator")]
+        if not typed:
+            return names
+        by_name = {p.name: p for p in parse_params("(" + ", ".join(typed) + ")")}
+        return [by_name.get(p.name, p) for p in names]
 
     def _describe_by_walking(self, ff: FunctionFacts, fnode: Node) -> None:
         """Rare declarator shapes the query does not list (parenthesised, attributed)."""
@@ -677,7 +697,8 @@ def _ends_arm(src: bytes, jump_end: int, arm_end: int) -> bool:
     return False
 
 
-_GUARD_RE = re.compile(rb"#\s*ifndef\s+(\w+)\s*(?:/\*.*?\*/\s*|//[^\n]*\s*)*#\s*define\s+(\w+)", re.S)
+_GUARD_RE = re.compile(
+    rb"#\s*ifndef\s+(\w+)\s*(?:/\*.*?\*/\s*|//[^\n]*\s*)*#\s*define\s+(\w+)", re.S)
 
 
 def _is_include_guard(src: bytes, node: Node) -> bool:

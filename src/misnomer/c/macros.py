@@ -147,7 +147,8 @@ def is_hint(params: str | None, body: str) -> bool:
         bool(_LEADING_CALL_RE.match(body))
 
 
-def learn_macros(defines: list[tuple[str, str | None, str]], base: MacroKnowledge) -> MacroKnowledge:
+def learn_macros(defines: list[tuple[str, str | None, str]],
+                 base: MacroKnowledge) -> MacroKnowledge:
     """Extend ``base`` with iterators, attributes and string macros learnt from
     ``(name, params, body)`` rows."""
     by_name: dict[str, list[tuple[str | None, str]]] = {}

@@ -64,14 +64,18 @@ def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
-    if verb is None or fn.shape == "empty" or fn.effects & Effect.UNKNOWN or \
-            fn.named_by_framework or fn.confidence < 0.9:
-        return  # stubs say nothing; unknown callees might do what the verb promises; an ops
-        #         table's field names its callbacks
+    if verb is None or fn.effects & Effect.UNKNOWN or fn.named_by_framework or \
+            fn.confidence < 0.9:
+        return  # unknown callees might do what the verb promises; an ops table's field names
+        #         its callbacks
     vocab = ctx.vocab
     effects = fn.effects
     promise = actual = None
-    if vocab.promises(verb, "free") and not effects & Effect.FREES and \
+    if fn.shape == "empty":
+        # a stub promises no effect yet; only its return type speaks
+        actual = _not_a_truth_value(fn, ctx)
+        promise = "a yes-or-no answer" if actual else None
+    elif vocab.promises(verb, "free") and not effects & Effect.FREES and \
             not _releases_something(fn, ctx):
         promise = "to free memory"
         if not effects & Effect.MUTATES:
@@ -88,12 +92,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
         # a function that changes state may be handing out a slot or an id of its own pool
         promise = "a new object"
         actual = "it neither allocates, nor changes any state, nor returns a pointer"
-    elif vocab.promises(verb, "predicate") and fn.parts.role in (
-            "verb_object", "prefix_verb_object", "verb", "prefix_verb") and \
-            fn.return_kind not in _TRUTHY_KINDS:
-        promise = "a yes-or-no answer"
-        actual = {"pointer": "it returns a pointer", "void": "it returns nothing",
-                  "other": "it returns something other than a truth value"}[fn.return_kind]
+    elif _not_a_truth_value(fn, ctx):
+        promise, actual = "a yes-or-no answer", _not_a_truth_value(fn, ctx)
     elif vocab.promises(verb, "getter") and fn.return_kind == "void" and \
             not effects & Effect.OUT_PARAMS and fn.shape in ("query", "check"):
         promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"
@@ -108,3 +108,13 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     yield ctx.finding(VERB_EFFECT_MISMATCH, fn, VERB_EFFECT_MISMATCH.message.format(
         name=fn.name, verb=verb, promise=promise, actual=actual),
         ctx.reasons(fn), fn.confidence)
+
+
+def _not_a_truth_value(fn: FunctionView, ctx: CheckContext) -> str | None:
+    """What an `is_`/`has_`/`can_` name whose verb leads returns instead of a truth value."""
+    if not ctx.vocab.promises(fn.verb, "predicate") or fn.parts.role not in (
+            "verb_object", "prefix_verb_object", "verb", "prefix_verb") or \
+            fn.return_kind in _TRUTHY_KINDS:
+        return None
+    return {"pointer": "it returns a pointer", "void": "it returns nothing",
+            "other": "it returns something other than a truth value"}[fn.return_kind]
