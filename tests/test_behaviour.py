@@ -61,6 +61,8 @@ SHAPES = [
     ("request_validate", "check"),
     ("request_check_flags", "check"),
     ("request_warn_empty", "check"),
+    ("request_valid_for", "check"),  # reports its "no", delegates the rest to a predicate
+    ("request_fits", "query"),  # the same without the report
     # ensure: acts only when a state test says it is needed
     ("tree_ensure_root", "ensure"),
     ("pool_ensure_buf", "ensure"),
@@ -281,6 +283,27 @@ def test_out_parameters(idioms):
     bump = idioms.definition("blob_bump_len")  # reads *len too: in-out, a real change
     assert (bump["shape"], on(bump)) == ("action", {"mutates"})
     assert lines(bump, "mutates") == [24]
+
+
+def test_a_struct_filled_through_a_later_parameter_is_an_out_parameter(idioms):
+    d = idioms.definition("blob_get_stat")
+    assert (d["shape"], on(d)) == ("query", {"out_params"})
+    assert texts(d, "out_params") == ["st->len (out-parameter st)", "st->crc (out-parameter st)"]
+
+
+def test_a_flag_added_to_a_field_just_filled_in_is_still_an_out_parameter(idioms):
+    d = idioms.definition("blob_get_flags")
+    assert (d["shape"], on(d)) == ("query", {"out_params"})
+    assert lines(d, "out_params") == [56, 58]
+
+
+@pytest.mark.parametrize("name, lines_written", [("blob_chain", [42, 43]),
+                                                 ("blob_stat_set", [49, 50]),
+                                                 ("blob_mark", [66])])
+def test_field_writes_to_the_first_or_a_read_parameter_mutate(idioms, name, lines_written):
+    d = idioms.definition(name)
+    assert (d["shape"], on(d)) == ("action", {"mutates"})
+    assert lines(d, "mutates") == lines_written
 
 
 def test_balanced_lock_pair_around_a_read_does_not_mutate(idioms):

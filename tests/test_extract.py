@@ -827,3 +827,42 @@ def test_a_local_first_argument_is_not_marked():
 def test_a_local_or_parameter_shadowing_a_global_is_not_marked(body):
     [f] = file_facts("static char log_name[64];\n\n" + body).functions
     assert [(c.callee, c.region) for c in f.calls] == [("strncpy", Region.NONE)]
+
+
+EXTERN_STRUCT = """\
+struct pmu_desc { int nr; long base; };
+extern struct pmu_desc board_pmu;
+
+void board_pmu_init(void)
+{
+	board_pmu.nr = 4;
+	board_pmu.base = 0x100;
+}
+
+void board_pmu_probe(void)
+{
+	struct pmu_desc d;
+
+	d.nr = 8;
+	pr_info("%d\\n", d.nr);
+}
+
+void board_pmu_copy(struct pmu_desc p)
+{
+	p.nr = 2;
+	pr_info("%d\\n", p.nr);
+}
+"""
+
+
+def test_a_field_of_a_struct_declared_elsewhere_is_a_global_write():
+    f = function_facts(EXTERN_STRUCT, "board_pmu_init")
+    assert [(w.target, w.kind) for w in f.writes] == [
+        ("board_pmu.nr", TargetKind.GLOBAL), ("board_pmu.base", TargetKind.GLOBAL)]
+
+
+@pytest.mark.parametrize("name", ["board_pmu_probe", "board_pmu_copy"])
+def test_a_field_of_a_local_or_by_value_struct_is_a_local_write(name):
+    f = function_facts(EXTERN_STRUCT, name)
+    assert [(w.target, w.kind) for w in f.writes] == [("d.nr" if "probe" in name else "p.nr",
+                                                       TargetKind.LOCAL)]

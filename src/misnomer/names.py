@@ -32,7 +32,9 @@ ADJECTIVE_AFTER = frozenset({"next", "first", "last", "num", "nr", "count", "tot
                              "any", "all", "none", "some", "each", "every",
                              # after a preposition a verb is a noun: exit_on_init, wait_for_reset
                              "on", "at", "after", "before", "for", "in", "by", "of", "from",
-                             "during", "per", "via", "without", "with"})
+                             "during", "per", "via", "without", "with",
+                             # a negated word describes: lcm_not_zero, skb_not_set
+                             "not", "non"})
 # Question words that also name a subsystem: in drivers/net/can, `can` is the CAN bus
 # (c_can_irq_control, pch_can_set_mode), not a question.
 PREDICATES_THAT_NAME_THINGS = frozenset({"can", "will", "must", "may"})

@@ -129,6 +129,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     evidence: list[Evidence] = []
     raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base, column)
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
+    subject = ff.params[0].name if ff.params else ""  # the object a method-like function is on
 
     # parameter -> writes through it: (line, text, region, arm, column)
     param_writes: dict[str, list[tuple[int, str, int, int, int]]] = {}
@@ -222,7 +223,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         effects |= bits
         raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "", col))
 
-    for row in ff.write_rows:
+    assigned: set[str] = set()  # parameter targets written with `=` so far
+    for row in sorted(ff.write_rows, key=lambda r: (r[W_LINE], r[W_COL])):
         kind = row[W_KIND]
         if kind == _LOCAL:
             continue
@@ -230,10 +232,15 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         if kind == _PARAM:
             param_writes.setdefault(base, []).append((line, target, row[W_REGION], row[W_BRANCH],
                                                       col))
-            if row[W_OP] != "=" or "->" in target or "." in target:
-                # `p->n += 1` reads what it writes; `p->speed = v` sets a field of an object
-                # the caller owns (a setter): neither is C's way to return a second value,
-                # which is `*len = n` or `buf[i] = c`.
+            if row[W_OP] == "=":
+                assigned.add(target)
+            elif target in assigned:
+                continue  # `info->flags |= X` after `info->flags = v`: still building the output
+            if row[W_OP] != "=" or (base == subject and ("->" in target or "." in target)):
+                # `p->n += 1` reads what it writes; `p->speed = v` sets a field of the object
+                # the function works on (a setter): neither is C's way to return a second
+                # value, which is `*len = n`, `buf[i] = c` or `info->vid = v` into a struct
+                # the caller passed after the object to fill in.
                 param_reads.add(base)
             continue
         effects |= _MUTATES

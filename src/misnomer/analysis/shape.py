@@ -96,6 +96,10 @@ def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
     # answers false is a query).
     failures = [r for r in rets if _is_error_code(r) or (logs and r[0] == _FAILURE)]
     computed = [r for r in rets if _is_computed(r, table, callee_effects, callee_shape)]
+    if logs and any(r[0] == _FAILURE and r[2] == "false" for r in rets):
+        # a yes/no check that reports its "no": handing the rest of the answer to another
+        # predicate (`return queue_mode_ok(...)`) is part of the check
+        computed = [r for r in computed if r[0] != _CALL or table.lookup(r[1]) is not None]
     if (failures or (logs and inputs.void)) and not computed:
         reasons = [Reason(r[3], f"reports failure: return {r[2]}") for r in failures[:3]]
         reasons += [Reason(line, "reports it (logging)") for line in inputs.logs[:2]]

@@ -566,12 +566,21 @@ class FileExtractor:
             kind, base = classify_lvalue(text, self.params[fi],
                                          global_names | externs[fi] if externs[fi] else
                                          global_names, self.arrays[fi])
+            if kind is _LOCAL_KIND and "." in text and not facts[fi].has_error and \
+                    self._undeclared(fi, base):
+                kind = _GLOBAL_KIND  # `pmu.nr = 4`: a struct declared in another file
             arm = arms[k]
             line, col = lines.at(start)
             facts[fi].write_rows.append(
                 (text, base, kind.value, op, line, col,
                  regions[k] | (_CONDITIONAL if arm >= 0 else 0),
                  arm_local[arm] if arm >= 0 else -1))
+
+    def _undeclared(self, fi: int, name: str) -> bool:
+        """A lower-case name the function neither declares nor takes as a parameter: a global
+        declared in another file (upper case is a macro's)."""
+        return bool(name) and name.isidentifier() and not name.isupper() and \
+            name.encode() not in self.locals[fi] and name not in self.params[fi]
 
     def _global_names_written(self, facts: list[FunctionFacts], nodes: list[Node]) -> list[Node]:
         """The assignments to plain names that write global state: file-scope variables, and
@@ -586,9 +595,8 @@ class FileExtractor:
             name = src[n.start_byte:n.end_byte]
             if name in global_bytes:
                 named.append(n)
-            elif not facts[fi].has_error and name not in self.locals[fi] and \
-                    name.decode("utf-8", "replace") not in self.params[fi] and \
-                    not name.isupper():
+            elif not facts[fi].has_error and \
+                    self._undeclared(fi, name.decode("utf-8", "replace")):
                 named.append(n)
                 self.externs[fi].add(name.decode("utf-8", "replace"))
         return named
@@ -680,6 +688,7 @@ _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _DECLARED_NAME_RE = re.compile(rb"[\s*(]*(?:(?:const|volatile|restrict|__\w+)\s+[\s*(]*)*"
                                rb"([A-Za-z_]\w*)")
 # `int reset;` in a struct: a type word (not `return`) before the name declares it
+_LOCAL_KIND, _GLOBAL_KIND = TargetKind.LOCAL, TargetKind.GLOBAL
 _DECLARED_AFTER_RE = re.compile(rb"(?:(?<![\w$])(?!return\b|else\b|case\b)[A-Za-z_]\w*|"
                                 rb"[\w)]\s*\*+)\s*$")
 _NEXT_TOKEN_RE = re.compile(rb"\s*(\S?)")

@@ -6,9 +6,12 @@ its struct, an `is_*` that returned a string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..analysis.primitives import Effect
+from ..c.params import parse_params
+from ..facts import ReturnKind
 from ..findings import Finding, Rule
 from .base import CheckContext, FunctionView
 
@@ -99,9 +102,9 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
         promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"
     elif vocab.promises(verb, "setter") and fn.shape in ("query", "check") and \
             not effects & (Effect.MUTATES | Effect.OUT_PARAMS) and \
-            fn.return_kind in ("void", "int"):
-        # pte_mkclean(pte), cap_drop(a, b): returning the changed copy of a value is how
-        # value types are set
+            fn.return_kind in ("void", "int") and not _returns_a_new_value(fn, ctx):
+        # pte_mkclean(pte), cap_drop(a, b), reg_set_field(reg, v): returning the changed copy
+        # of a value is how value types are set
         promise, actual = "to write something", "it writes nothing"
     if promise is None or actual is None:
         return
@@ -118,3 +121,21 @@ def _not_a_truth_value(fn: FunctionView, ctx: CheckContext) -> str | None:
         return None
     return {"pointer": "it returns a pointer", "void": "it returns nothing",
             "other": "it returns something other than a truth value"}[fn.return_kind]
+
+
+def _returns_a_new_value(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Is it a value type's setter: it takes the value itself (not a pointer) first and hands
+    back a value computed from it with operators (`(reg & ~MASK) | v`), not a field it read
+    or success or failure?"""
+    row = ctx.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
+                                 (fn.id,)).fetchone()
+    at = row[0].find(fn.name + "(") if row else -1
+    params = parse_params(row[0][at + len(fn.name):]) if at >= 0 else []
+    if not params or params[0].is_pointer or not params[0].type:
+        return False
+    inputs, _ = ctx.verdict(fn)
+    return any(kind in (ReturnKind.VALUE.value, ReturnKind.BOOL.value) and
+               _COMPUTING.search(text.replace("->", ".")) for kind, _, text, _ in inputs.returns)
+
+
+_COMPUTING = re.compile(r"[-+*/%&|^~<>!?]")
