@@ -63,6 +63,7 @@ SHAPES = [
     ("request_warn_empty", "check"),
     ("request_valid_for", "check"),  # reports its "no", delegates the rest to a predicate
     ("request_fits", "query"),  # the same without the report
+    ("request_len_ok", "check"),  # reports through a logging macro of its own
     # ensure: acts only when a state test says it is needed
     ("tree_ensure_root", "ensure"),
     ("pool_ensure_buf", "ensure"),

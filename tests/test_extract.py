@@ -866,3 +866,36 @@ def test_a_field_of_a_local_or_by_value_struct_is_a_local_write(name):
     f = function_facts(EXTERN_STRUCT, name)
     assert [(w.target, w.kind) for w in f.writes] == [("d.nr" if "probe" in name else "p.nr",
                                                        TargetKind.LOCAL)]
+
+
+IFDEF_LOCALS = """\
+struct dev { int state; };
+
+static int dev_flush_rules(struct dev *d)
+{
+#ifdef CONFIG_RULES
+	int ret;
+
+	ret = d->state;
+	return ret;
+#else
+	return 0;
+#endif
+}
+
+static int dev_read_count(struct dev *d)
+{
+	int ret;
+
+	ret = d->state + 1;
+	return ret;
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["dev_flush_rules", "dev_read_count"])
+def test_a_local_declared_under_ifdef_in_a_body_is_not_a_global(name):
+    """`int ret;` under an #ifdef inside one function is that function's local: neither it nor
+    a local of the same name elsewhere in the file is a global write."""
+    f = function_facts(IFDEF_LOCALS, name)
+    assert [(w.target, w.kind) for w in f.writes] == []  # a plain local write is not kept

@@ -238,3 +238,24 @@ def test_can_is_a_question_elsewhere(name, directory):
 def test_the_same_name_reads_differently_inside_and_outside_can():
     assert BARE.parse("can_sleep_now", "kernel").verb == "can"
     assert BARE.parse("can_sleep_now", "drivers/net/can").verb is None
+
+
+@pytest.mark.parametrize("name, directory, expected", [
+    ("cam_is_enable_clocks", "drivers/media/cam-is", "enable"),  # cam-is: an imaging subsystem
+    ("cam_is_enable_clocks", "drivers/media/cam", "is"),
+    ("sc21is700_setup_transfer", "drivers/spi", "setup"),  # `is` inside a part number
+    ("port_is_700_ready", "drivers/spi", "is"),  # only between two numbers
+])
+def test_a_question_word_that_is_part_of_a_name_or_a_part_number(name, directory, expected):
+    assert BARE.parse(name, directory).verb == expected
+
+
+@pytest.mark.parametrize("name", ["blk_write_failed", "xfer_reset_done", "dma_load_complete",
+                                  "cmd_flush_timeout"])
+def test_a_name_ending_in_an_event_word_has_no_verb(name):
+    parts = BARE.parse(name, "drivers")
+    assert (parts.verb, parts.role) == (None, "none")
+
+
+def test_a_question_about_an_event_keeps_its_question_word():
+    assert BARE.parse("is_reset_done", "drivers").verb == "is"

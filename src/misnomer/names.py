@@ -37,7 +37,11 @@ ADJECTIVE_AFTER = frozenset({"next", "first", "last", "num", "nr", "count", "tot
                              "not", "non"})
 # Question words that also name a subsystem: in drivers/net/can, `can` is the CAN bus
 # (c_can_irq_control, pch_can_set_mode), not a question.
-PREDICATES_THAT_NAME_THINGS = frozenset({"can", "will", "must", "may"})
+PREDICATES_THAT_NAME_THINGS = frozenset({"can", "will", "must", "may", "is"})
+# Words after which a name describes an event, not an action: bfs_write_failed handles a failed
+# write, xfer_reset_done reports a finished reset.
+EVENT_WORDS = frozenset({"failed", "failure", "done", "complete", "completed", "completion",
+                         "finished", "pending", "timeout", "timedout"})
 PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
 PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
 GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
@@ -214,16 +218,19 @@ class NameModel:
             # queue_is_ready, map_get_entry: the first word names a thing
             prefix = prefix + (rest.pop(0),)
         # a question word that names a directory on the path is a noun there
-        nouns = PREDICATES_THAT_NAME_THINGS.intersection(directory.split("/")) \
+        nouns = PREDICATES_THAT_NAME_THINGS.intersection(_DIRECTORY_WORDS.split(directory)) \
             if directory else frozenset()
         if nouns and len(rest) >= 2 and rest[0] in nouns:
             prefix = prefix + (rest.pop(0),)
+        # a question word between digits is part of a model number: sc18is602_setup
         predicate = next((i for i, w in enumerate(rest[:-1]) if w in self.vocab.predicates
-                          and w not in nouns), -1)
+                          and w not in nouns and not _in_model_number(rest, i)), -1)
         if predicate > 0:
             # nft_set_elem_is_dead: a question word decides, wherever it stands
             prefix = prefix + tuple(rest[:predicate])
             rest = rest[predicate:]
+        if len(rest) >= 2 and rest[-1] in EVENT_WORDS and rest[0] not in self.vocab.predicates:
+            return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
         first_is_verb = bool(rest) and rest[0] in verbs
         last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER
         if first_is_verb and (rest[0] in self.vocab.predicates or
@@ -237,12 +244,20 @@ class NameModel:
             verb, role = rest[-1], "prefix_object_verb" if prefix else "object_verb"
         else:
             for i, w in enumerate(rest[1:-1], start=1):
-                if w in verbs and w not in nouns and rest[i - 1] not in ADJECTIVE_AFTER:
+                if w in verbs and w not in nouns and not _in_model_number(rest, i) and \
+                        (rest[i - 1] not in ADJECTIVE_AFTER or rest[i - 1] in nouns):
                     # gate_is_ready, foo_bar_get_baz: the words before the verb are a prefix
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"
                     break
         return NameParts(name, words, prefix, verb, role, tuple(qualifiers))
+
+
+_DIRECTORY_WORDS = re.compile(r"[/_.-]")
+
+
+def _in_model_number(words: list[str], i: int) -> bool:
+    return (i > 0 and words[i - 1].isdigit()) and (i + 1 < len(words) and words[i + 1].isdigit())
 
 
 def _looks_like_a_verb(word: str) -> bool:

@@ -46,6 +46,8 @@ class ShapeVerdict:
 
 
 _ERROR = int(Region.ERROR_PATH)
+_REPORTING = int(Region.CONDITIONAL | Region.ERROR_PATH)
+_LOGS = int(Effect.LOGS)
 _UNKNOWN = int(Effect.UNKNOWN)
 _STATE = int(STATE_CHANGES)
 _SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
@@ -91,7 +93,11 @@ def _without_effects(inputs: ShapeInputs, own: Effect, table: PrimitiveTable,
     if inputs.out_params:
         return ShapeVerdict(Shape.QUERY, [Reason(inputs.line, "changes no state; hands results "
                                                  "back through " + ", ".join(inputs.out_params))])
-    logs = bool(inputs.logs)  # reports made when something is found wrong (not plain prints)
+    # reports made when something is found wrong (not plain prints), directly or through a
+    # logging wrapper of the tree's own (DP_VERBOSE(), foo_err())
+    logs = bool(inputs.logs) or any(
+        s.kind == CALL and s.region & _REPORTING and callee_effects(s.name) & _LOGS
+        for s in inputs.sites)
     # Failure that reports: an error code, or false/NULL said out loud (a predicate that just
     # answers false is a query).
     failures = [r for r in rets if _is_error_code(r) or (logs and r[0] == _FAILURE)]

@@ -239,8 +239,10 @@ class FileExtractor:
         self.params = [{p.name: p.is_pointer for p in f.params if p.name} for f in facts]
         self.return_kinds = [f.return_kind for f in facts]
         src = self.src
+        # (an #ifdef inside a function body holds its locals: the patterns for file-scope
+        # #ifdefs match there too)
         self.globals = {src[n.start_byte:n.end_byte].decode("utf-8", "replace")
-                        for n in caps.get("global", [])}
+                        for n in caps.get("global", []) if self._owner(n.start_byte) < 0}
         self.arrays: list[set[str]] = [set() for _ in facts]
         for fi, _, n in self._owned(caps.get("array", [])):
             self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
@@ -553,7 +555,8 @@ class FileExtractor:
         arms = innermost(self.arm_starts, self.arm_ends, starts)
         regions = self._regions(starts)
         lines = _Lines(src)
-        arm_local, global_names, externs = self.arm_local, self.globals, self.externs
+        arm_local = self.arm_local
+        self._visible: dict[int, set[str]] = {}
         for fi, k, n in self._owned(nodes):
             start, end = n.start_byte, n.end_byte
             text = collapse(src[start:end].decode("utf-8", "replace"))
@@ -563,9 +566,8 @@ class FileExtractor:
             else:
                 m = _ASSIGN_OP_RE.match(src, end)
                 op = m.group(1).decode("ascii") if m else "="
-            kind, base = classify_lvalue(text, self.params[fi],
-                                         global_names | externs[fi] if externs[fi] else
-                                         global_names, self.arrays[fi])
+            kind, base = classify_lvalue(text, self.params[fi], self._visible_globals(fi),
+                                         self.arrays[fi])
             if kind is _LOCAL_KIND and "." in text and not facts[fi].has_error and \
                     self._undeclared(fi, base):
                 kind = _GLOBAL_KIND  # `pmu.nr = 4`: a struct declared in another file
@@ -575,6 +577,16 @@ class FileExtractor:
                 (text, base, kind.value, op, line, col,
                  regions[k] | (_CONDITIONAL if arm >= 0 else 0),
                  arm_local[arm] if arm >= 0 else -1))
+
+    def _visible_globals(self, fi: int) -> set[str]:
+        """The file's globals and the function's externs, less the names its locals shadow."""
+        visible = self._visible.get(fi)
+        if visible is None:
+            visible = self.globals | self.externs[fi] if self.externs[fi] else self.globals
+            if self.locals[fi]:
+                visible = visible - {n.decode("utf-8", "replace") for n in self.locals[fi]}
+            self._visible[fi] = visible
+        return visible
 
     def _undeclared(self, fi: int, name: str) -> bool:
         """A lower-case name the function neither declares nor takes as a parameter: a global
@@ -594,7 +606,8 @@ class FileExtractor:
         for fi, _, n in self._owned(nodes):
             name = src[n.start_byte:n.end_byte]
             if name in global_bytes:
-                named.append(n)
+                if name not in self.locals[fi]:
+                    named.append(n)
             elif not facts[fi].has_error and \
                     self._undeclared(fi, name.decode("utf-8", "replace")):
                 named.append(n)

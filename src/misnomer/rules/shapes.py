@@ -209,7 +209,8 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
 
 _READING_PROMISES = ("predicate", "getter", "check")
 # a guard reading one of these bails out after a failure, it does not find the work done
-_ERROR_STATE = re.compile(r"err|fail|dead|abort|broken|shutdown|unplug|removed", re.I)
+_ERROR_STATE = re.compile(r"err|fail|dead|abort|broken|shutdown|unplug|remov|surprise|disconnect|"
+                          r"dying|exiting|closing", re.I)
 _IF_CONDITION = re.compile(r"\bif\s*\((.*)")
 _HINT = re.compile(r"^\s*(?:likely|unlikely|WARN_ON(?:_ONCE)?)\s*\(")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
