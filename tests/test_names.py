@@ -259,3 +259,16 @@ def test_a_name_ending_in_an_event_word_has_no_verb(name):
 
 def test_a_question_about_an_event_keeps_its_question_word():
     assert BARE.parse("is_reset_done", "drivers").verb == "is"
+
+
+@pytest.mark.parametrize("name, directory, expected", [
+    ("what_owner_is_waiting_for", "fs", None),  # a question named by its answer
+    ("lnk_ev_rx_cmd_pbit_set_1", "net/lnk", None),  # "the P bit is set to 1"
+    ("sec_flags_handle_must_flags", "fs/smb", "handle"),  # MUST names flags
+    ("ip_set_get_h16", "include/ipset", "get"),  # ip_set names the subsystem
+    ("dm_clone_find_next_region", "drivers/md", "find"),  # so does dm-clone
+    ("nft_set_elem_is_dead", "net/netfilter", "is"),  # `is` decides wherever it stands
+    ("ReadRegister32", "lib", "read"),  # a width, not a bit value
+])
+def test_words_in_verb_position_that_are_not_the_verb(name, directory, expected):
+    assert BARE.parse(name, directory).verb == expected

@@ -460,6 +460,25 @@ def test_a_one_line_definition_is_judged_like_the_same_body_on_several_lines(tmp
     assert found == {("cache_reset", "MN101"), ("cache_reload", "MN101")}
 
 
+def test_a_loop_that_skips_bad_blocks_is_not_a_conditional_action(tmp_path):
+    root = tmp_path / "disk"
+    root.mkdir()
+    (root / "disk.c").write_text(
+        "struct disk { int nr; int bad[8]; int dirty[8]; int ready; };\n"
+        "void disk_write_block(struct disk *d, int i);\nint disk_fill(struct disk *d);\n\n"
+        "int disk_sync_blocks(struct disk *d)\n{\n\tint i;\n\n"
+        "\tfor (i = 0; i < d->nr; i++) {\n\t\tif (d->bad[i])\n\t\t\tcontinue;\n"
+        "\t\td->dirty[i] = 0;\n\t\tdisk_write_block(d, i);\n\t}\n\treturn 0;\n}\n\n"
+        "int disk_reload(struct disk *d)\n{\n\tif (d->ready)\n\t\treturn 0;\n"
+        "\treturn disk_fill(d);\n}\n")
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+    found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    assert found == {("disk_reload", "MN101")}
+    shapes = {d["name"]: d["shape"] for name in ("disk_sync_blocks", "disk_reload")
+              for d in explain_json(root / ".misnomer" / "index.db", name)["definitions"]}
+    assert shapes == {"disk_sync_blocks": "ensure", "disk_reload": "ensure"}
+
+
 def test_predicates_are_judged_in_a_file_too_small_to_learn_its_prefix(tmp_path):
     root = tmp_path / "small"
     root.mkdir()

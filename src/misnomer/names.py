@@ -213,9 +213,13 @@ class NameModel:
                 break
         verbs = self.verbs
         verb, role = None, "none"
-        if len(rest) >= 2 and rest[0] in NOUN_LIKE_VERBS and rest[0] in verbs and \
-                rest[1] in verbs:
-            # queue_is_ready, map_get_entry: the first word names a thing
+        if any(w in WH_WORDS for w in words[:len(prefix) + 1]):
+            # what_owner_is_waiting_for: a question about something, named by its answer
+            return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
+        if len(rest) >= 2 and rest[0] in verbs and rest[1] in verbs and (
+                rest[0] in NOUN_LIKE_VERBS or (len(rest) >= 3 and rest[1] in COMMON_VERBS)):
+            # queue_is_ready, map_get_entry, ip_set_get_h16, clone_find_next_region: the
+            # first word names a thing
             prefix = prefix + (rest.pop(0),)
         # a question word that names a directory on the path is a noun there
         nouns = PREDICATES_THAT_NAME_THINGS.intersection(_DIRECTORY_WORDS.split(directory)) \
@@ -224,12 +228,16 @@ class NameModel:
             prefix = prefix + (rest.pop(0),)
         # a question word between digits is part of a model number: sc18is602_setup
         predicate = next((i for i, w in enumerate(rest[:-1]) if w in self.vocab.predicates
-                          and w not in nouns and not _in_model_number(rest, i)), -1)
+                          and w not in nouns and not _in_model_number(rest, i)
+                          and (i == 0 or w in QUESTIONS_ANYWHERE)), -1)
         if predicate > 0:
             # nft_set_elem_is_dead: a question word decides, wherever it stands
             prefix = prefix + tuple(rest[:predicate])
             rest = rest[predicate:]
-        if len(rest) >= 2 and rest[-1] in EVENT_WORDS and rest[0] not in self.vocab.predicates:
+        if len(rest) >= 2 and rest[0] not in self.vocab.predicates and (
+                rest[-1] in EVENT_WORDS or
+                (rest[-1] in ("0", "1") and rest[-2] in ("set", "clear"))):
+            # bfs_write_failed, pbit_set_1: what happened, or a value something is set to
             return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
         first_is_verb = bool(rest) and rest[0] in verbs
         last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER
@@ -245,7 +253,8 @@ class NameModel:
         else:
             for i, w in enumerate(rest[1:-1], start=1):
                 if w in verbs and w not in nouns and not _in_model_number(rest, i) and \
-                        (rest[i - 1] not in ADJECTIVE_AFTER or rest[i - 1] in nouns):
+                        (rest[i - 1] not in ADJECTIVE_AFTER or rest[i - 1] in nouns) and \
+                        not (i + 2 < len(rest) and rest[i + 1] in COMMON_VERBS):
                     # gate_is_ready, foo_bar_get_baz: the words before the verb are a prefix
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"
@@ -254,6 +263,13 @@ class NameModel:
 
 
 _DIRECTORY_WORDS = re.compile(r"[/_.-]")
+# Question words that make a predicate wherever they stand (nft_set_elem_is_dead); `must`,
+# `should` or `have` after the first word name flags and fields (handle_must_flags).
+QUESTIONS_ANYWHERE = frozenset({"is", "has", "can", "are", "was", "does"})
+WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
+# Verbs so common that a verb before them is a noun (ip_set_get_h16, dm_clone_find_next).
+COMMON_VERBS = frozenset({"get", "set", "find", "lookup", "alloc", "free", "put", "add", "del",
+                          "init", "read", "write", "update", "create", "destroy", "is", "has"})
 
 
 def _in_model_number(words: list[str], i: int) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from ..facts import FunctionFacts, Region, ReturnKind, TargetKind
@@ -39,6 +38,7 @@ _LOCAL, _PARAM, _GLOBAL = (TargetKind.LOCAL.value, TargetKind.PARAM.value,
 _FAILURE, _VALUE, _VOID = ReturnKind.FAILURE.value, ReturnKind.VALUE.value, ReturnKind.VOID.value
 _CONSTANT_LIKE = frozenset({ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value,
                             ReturnKind.CONSTANT.value, ReturnKind.VOID.value})
+_CONSTANT_KIND = ReturnKind.CONSTANT.value
 _ENSURE_EXITS = frozenset({ReturnKind.SUCCESS.value, ReturnKind.VOID.value,
                            ReturnKind.VALUE.value})
 _DOT_FIELD = re.compile(r"[\w)\]]\.[A-Za-z_]")
@@ -85,8 +85,8 @@ class ShapeInputs:
     returns: list[tuple[str, str, str, int]] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     # early success returns on a state test: (line of the if, variables the test reads,
-    # position(...) just past the arm)
-    guards: list[tuple[int, list[str], int]] = field(default_factory=list)
+    # position(...) just past the arm, position(...) of the arm)
+    guards: list[tuple[int, list[str], int, int]] = field(default_factory=list)
     logs: list[int] = field(default_factory=list)  # lines of logging calls made conditionally
     out_params: list[str] = field(default_factory=list)
     line: int = 0  # the function's line, for reasons that point at the whole function
@@ -101,7 +101,7 @@ class ShapeInputs:
     def from_json(cls, text: str) -> ShapeInputs:
         e, v, rets, sites, guards, logs, outs, line = json.loads(text)
         return cls(bool(e), bool(v), [tuple(r) for r in rets], [Site(*s) for s in sites],
-                   [(g[0], g[1], g[2]) for g in guards], logs, outs, line)
+                   [(g[0], g[1], g[2], g[3]) for g in guards], logs, outs, line)
 
 
 @dataclass(slots=True)
@@ -173,6 +173,16 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             real_calls += 1
             if in_balanced:
                 continue  # X_get()/X_put() in one function cancel out
+            listed = table.pair_of.get(callee)
+            if listed is not None and listed[1]:
+                # a lookup the lexicon knows takes a reference (of_find_node_by_path) that
+                # this function does not give back: its caller must
+                effects |= _MUTATES
+                evidence.append(Evidence("mutates", line, f"{callee}() takes a reference "
+                                         "that is not given back here"))
+                raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES,
+                                  row[C_ARG_BASE] or "", col))
+                continue
             if region & _RETURNED:
                 returned.add(callee)
             raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or "", col))
@@ -282,19 +292,22 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
 
     branches = ff.branch_rows
     state_tests = [is_state_test(b[B_COND]) for b in branches]
-    site_positions = sorted((s[2], s[7]) for s in raw_sites)
+    # an early `return SKB_NOT_DROPPED_YET;` returns success when the body's own last return
+    # (its normal outcome) is that constant too
+    final_return = max(ff.return_rows, key=lambda r: (r[R_LINE], r[R_COL]))[R_TEXT] \
+        if ff.return_rows else None
     inputs = ShapeInputs(
         empty=(real_calls == 0 and not ff.write_rows and not branches and not ff.loop_rows
                and len(ff.return_rows) <= 1
                and all(r[R_KIND] in _CONSTANT_LIKE for r in ff.return_rows)),
         void=ff.return_kind == "void", returns=returns,
         sites=_sites(raw_sites, branches, state_tests, ff.loop_rows),
-        guards=[(b[B_IF_LINE], condition_variables(b[B_COND]), position(b[B_END], b[B_END_COL]))
+        guards=[(b[B_IF_LINE], condition_variables(b[B_COND]), position(b[B_END], b[B_END_COL]),
+                 position(b[B_LINE], b[B_COL]))
                 for i, b in enumerate(branches)
                 if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
-                b[B_VALUE] in _ENSURE_EXITS and not b[B_ERROR] and state_tests[i] and
-                not _any_between(site_positions, (b[B_LINE], b[B_COL]),
-                                 (b[B_END], b[B_END_COL]))],
+                (b[B_VALUE] in _ENSURE_EXITS or b[B_VALUE] == _CONSTANT_KIND and
+                 b[B_TEXT] == final_return) and not b[B_ERROR] and state_tests[i]],
         logs=logs, out_params=sorted(out_params), line=ff.line)
     return LocalSummary(Effect(effects), sorted(returned), inputs, evidence, state_tests)
 
@@ -302,12 +315,6 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
 def position(line: int, column: int) -> int:
     """A line and column as one number that sorts like the pair."""
     return (line << 16) | min(column, 0xFFFF)
-
-
-def _any_between(sorted_positions: list[tuple[int, int]], first: tuple[int, int],
-                 last: tuple[int, int]) -> bool:
-    i = bisect_left(sorted_positions, first)
-    return i < len(sorted_positions) and sorted_positions[i] <= last
 
 
 def _tests_absence(condition: str) -> bool:

@@ -48,6 +48,8 @@ class ShapeVerdict:
 _ERROR = int(Region.ERROR_PATH)
 _REPORTING = int(Region.CONDITIONAL | Region.ERROR_PATH)
 _LOGS = int(Effect.LOGS)
+_FREES = int(Effect.FREES)
+_ALLOCATES = int(Effect.ALLOCATES)
 _UNKNOWN = int(Effect.UNKNOWN)
 _STATE = int(STATE_CHANGES)
 _SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
@@ -149,11 +151,18 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
     composed = [Reason(s.line, f"calls ensure-shaped {s.name}()") for s in idempotent[:3]]
     if not acting:
         return ShapeVerdict(Shape.ENSURE, composed, composed=True)
-    first = min(s.pos for s in acting)
-    touched = {s.base for s in acting if s.base}
     # A guard: an early success return on a state test before the first state change, where
-    # the change touches what the test reads.
-    for guard, variables, guard_end in inputs.guards:
+    # the change touches what the test reads.  Tearing down a cache on the way out
+    # (`if (modifiable) { invalidate_raw_data(); return 0; }`) does not make the work happen.
+    for guard, variables, guard_end, guard_start in inputs.guards:
+        inside = [s for s in acting if guard_start <= s.pos < guard_end]
+        if not all(s.effects & _FREES and not s.effects & _ALLOCATES for s in inside):
+            continue
+        after = [s for s in acting if s not in inside] if inside else acting
+        if not after:
+            continue
+        first = min(s.pos for s in after)
+        touched = {s.base for s in after if s.base}
         if guard_end <= first and touched.intersection(variables):
             reasons = [Reason(guard, "returns without acting when the state already holds")]
             reasons += [Reason(s.line, f"otherwise changes state: {_describe(s)}")

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
+from ..analysis.callgraph import arch_of
 from ..facts import Region
 from ..findings import Evidence, Finding, Rule
 from ..c.rewrite import trie_pattern
@@ -51,6 +52,11 @@ DECORATIONS = frozenset({
     "op", "opcode", "event", "evt", "ev", "msg", "message", "state", "id", "type", "mode",
     "feature", "feat", "cap", "caps", "status", "stat", "nr", "num", "code", "ctl", "ctrl",
     "pending", "pend", "sig", "signal", "work", "action", "act", "kick", "need", "needs"})
+# ... of which these make a request or command of it, something code handles by acting: a
+# macro that only names a state or a status bit (USB_PORT_STAT_SUSPEND) is tested, not handled.
+REQUESTS = frozenset({"req", "request", "requests", "cmd", "command", "op", "opcode", "event",
+                      "evt", "ev", "msg", "message", "action", "act", "work", "kick", "sig",
+                      "signal", "need", "needs", "pending", "pend"})
 MAX_CANDIDATES = 400
 
 
@@ -65,7 +71,7 @@ class Namesakes:
         self.ctx = ctx
         self.by_key: dict[tuple[str, ...], list[tuple[str, str, int]]] = defaultdict(list)
         self.pairs: dict[str, tuple[str, int, list[FunctionView]]] = {}
-        decorated = re.compile(r"(?:^|_)(?:" + "|".join(sorted(w.upper() for w in DECORATIONS))
+        decorated = re.compile(r"(?:^|_)(?:" + "|".join(sorted(w.upper() for w in REQUESTS))
                                + r")(?:_|$)")
         seen = set()
         for name, path, line in ctx.index.conn.execute(
@@ -94,6 +100,8 @@ class Namesakes:
             for macro, path, line in self.by_key.get(key, ()):
                 if start and posixpath.dirname(path) != here:
                     continue
+                if arch_of(path) not in (None, arch_of(fn.file)):
+                    continue  # arm64's request is not handled by x86's function
                 entry = self.pairs.setdefault(macro, (path, line, []))
                 if len(entry[2]) < 8:
                     entry[2].append(fn)
@@ -116,6 +124,8 @@ def _judge(ctx: CheckContext, candidates: dict) -> Iterator[Finding]:
         if not handled:
             continue  # never tested in a condition: nothing to compare
         for fn in namesakes:
+            if not fn.visible and all(f != fn.file for f, _, _ in handled):
+                continue  # a static function elsewhere cannot be what the handlers call
             if any(_leads_to(ctx, callees, fn.name) for _, _, callees in handled):
                 continue
             where = [Evidence(f, ln, "handled by " + (", ".join(f"{c}()" for c in callees[:3])

@@ -47,6 +47,20 @@ def _releases_something(fn: FunctionView, ctx: CheckContext) -> bool:
                if site.kind != "write")
 
 
+def _counts(target: str, line: str) -> bool:
+    """Is the write to ``target`` on this source line a count or a bit (`+=`, `|=`, `--`)
+    rather than a plain store?"""
+    at = line.replace(" ", "").find(target.replace(" ", ""))
+    if at < 0:
+        return False
+    after = line.replace(" ", "")[at + len(target.replace(" ", "")):]
+    before = line.replace(" ", "")[:at]
+    return bool(_COMPOUND.match(after)) or before.endswith(("++", "--"))
+
+
+_COMPOUND = re.compile(r"(?:[-+*/%&|^]|<<|>>)=|\+\+|--")
+
+
 def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
     """When every change the function makes is an assignment in its own body (no call that
     changes state), the fields it assigns, for the message; else ''."""
@@ -56,6 +70,8 @@ def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
     for site in inputs.sites:
         if site.kind == "write":
             if site.effects & Effect.MUTATES:
+                if _counts(site.name, ctx.source_line(fn.file, site.line)):
+                    return ""  # `map |= bit`, `used -= n`: handing an id or a quota back
                 written.append(site.name)
         elif (site.effects or int(effects_of(site.name))) & Effect.MUTATES:
             return ""
@@ -79,7 +95,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
         actual = _not_a_truth_value(fn, ctx)
         promise = "a yes-or-no answer" if actual else None
     elif vocab.promises(verb, "free") and not effects & Effect.FREES and \
-            not _releases_something(fn, ctx):
+            not _releases_something(fn, ctx) and not _returns_a_new_value(fn, ctx):
+        # (spc_free(used, total) computes the free space: `free` is an adjective there)
         promise = "to free memory"
         if not effects & Effect.MUTATES:
             actual = "nothing it does or calls frees, and it changes no state"
@@ -87,7 +104,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             written = _only_direct_writes(fn, ctx)
             if written:  # else it hands a slot back to a pool (clear_bit, list_add): a free
                 actual = f"nothing it does or calls frees; it only writes {written}"
-    elif vocab.promises(verb, "release") and not effects & (Effect.FREES | Effect.MUTATES):
+    elif vocab.promises(verb, "release") and not effects & (Effect.FREES | Effect.MUTATES) \
+            and not _returns_a_new_value(fn, ctx):
         promise = "to release memory or a reference"
         actual = "it neither frees nor changes any state"
     elif vocab.promises(verb, "allocate") and not effects & (Effect.ALLOCATES | Effect.MUTATES) \

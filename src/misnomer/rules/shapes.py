@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from ..analysis.primitives import Effect
+from ..facts import Region
 from ..findings import Finding, Rule
 from .base import CheckContext, FunctionView, lexicon_evidence, meaning, others, pct
 
@@ -225,7 +226,10 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     inputs, verdict = ctx.verdict(fn)
     if not verdict.guard_line:
         return False
-    variables = next((v for line, v, _ in inputs.guards if line == verdict.guard_line), [])
+    guard = next((g for g in inputs.guards if g[0] == verdict.guard_line), None)
+    if guard is None and all(s.region & Region.LOOP for s in verdict.main_sites if s.cover):
+        return False  # a loop that skips some elements (bad blocks, busy slots) still acts
+    variables = guard[1] if guard is not None else []
     if any(_ERROR_STATE.search(v) for v in variables):
         return False
     m = _IF_CONDITION.search(ctx.source_line(fn.file, verdict.guard_line))
