@@ -305,6 +305,27 @@ def run_explain(mis: list[str], db: Path, res: Result) -> dict:
 # --- figures ----------------------------------------------------------------------------------
 
 
+SEED_CASES = [
+    ("kvm_mmu_reload", "arch/x86/kvm/mmu.h", "ensure"),
+    ("skb_ensure_writable", "net/core/skbuff.c", "ensure"),
+    ("perf_cgroup_ensure_storage", "kernel/events/core.c", "ensure"),
+    ("btf_ensure_modifiable", "tools/lib/bpf/btf.c", "ensure"),
+    ("libbpf_ensure_mem", "tools/lib/bpf/btf.c", "ensure"),
+    ("input_dev_ensure_poller", "drivers/input/input-poller.c", "check"),
+    ("rtnl_ensure_unique_netns", "net/core/rtnetlink.c", "check"),
+]
+
+
+def seed_cases(conn: sqlite3.Connection) -> list[tuple[str, str, str, str | None]]:
+    """The shape the index gives each seed case: (name, file, expected, found or None)."""
+    out = []
+    for name, path, want in SEED_CASES:
+        row = conn.execute("SELECT shape FROM function_verdicts WHERE name = ? AND file = ?",
+                           (name, path)).fetchone()
+        out.append((name, path, want, row[0] if row else None))
+    return out
+
+
 def pct(n: int, d: int) -> str:
     return f"{100 * n / d:.1f}% ({n}/{d})" if d else "n/a"
 
@@ -405,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         excluded = [lb for lb in labels if lb.shape == "missing"]
         considered = [lb for lb in labels if lb.shape != "missing"]
         results = [lookup(conn, lb) for lb in considered]
+        seeds = seed_cases(conn)
     finally:
         conn.close()
     found = [r for r in results if r.found]
@@ -494,6 +516,13 @@ def main(argv: list[str] | None = None) -> int:
     print("Effects (rows: label, columns: misnomer)")
     for eff in EFFECTS:
         print_two_by_two(eff, figures["two_by_two"][eff])
+    print()
+    print("Seed cases (the discussion that motivated misnomer; not in the labels)")
+    for name, path, want, got in seeds:
+        mark = "ok " if got == want else "MISS"
+        print(f"  {mark} {name:28} {path:36} expected {want:7} misnomer {got or 'not found'}")
+    figures["seed_cases"] = [{"name": n, "file": p, "expected": w, "misnomer": g}
+                             for n, p, w, g in seeds]
     if not_found:
         print()
         print(f"Not found in the index ({len(not_found)}):")
