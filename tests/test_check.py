@@ -427,7 +427,7 @@ OPT_IN_FOUND = {("fan_update", "MN105"), ("buf_alloc", "MN106")}
 
 
 def test_rules_off_by_default_run_only_when_selected(tree):
-    assert {r.id for r in ALL_RULES if not r.default} == {"MN105", "MN106"}
+    assert {r.id for r in ALL_RULES if not r.default} == {"MN105", "MN106", "MN201"}
     write_siblings(tree, OPT_IN_SIBLINGS)
     write_tree(tree, {"core/fan.c": FAN_C, "core/buf.c": BUF_C})
     assert found(tree, "-q") == ALL_FOUND  # a plain check: neither MN105 nor MN106

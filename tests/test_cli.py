@@ -350,7 +350,8 @@ def test_rules_explains_one_rule_with_both_examples(selector):
     rule = BY_ID["MN201"]
     res = cli("rules", selector)
     assert res.exit_code == 0
-    assert res.stdout.startswith("MN201 verb-effect-mismatch (promise rule; runs by default)")
+    assert res.stdout.startswith("MN201 verb-effect-mismatch (promise rule; runs only when "
+                                 "selected)")
     reported, not_reported = res.stdout.split("Reported:")[1].split("Not reported:")
     assert "    " + rule.bad_example.splitlines()[0] in reported
     assert "    " + rule.good_example.splitlines()[0] in not_reported
@@ -368,3 +369,16 @@ def test_an_unknown_rule_is_a_usage_error():
     assert res.exit_code == 2
     assert res.stdout == ""
     assert "no rule 'MN999'" in res.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """`misnomer rules MN101 | head -1`: the pipe closes while misnomer still writes."""
+    import subprocess
+    import sys
+
+    # the reader (`true`) is gone before the interpreter has even started
+    script = f"{sys.executable} -c 'from misnomer.cli import main; main()' rules MN101 | true"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stderr == ""
+    assert done.returncode == 0

@@ -130,11 +130,13 @@ SURROUNDINGS: dict[str, list[Siblings]] = {
 }
 
 # case -> the --select arguments it is checked with (default: none, the rules on by default).
-# MN105 and MN106 speak only when selected; their cases select every rule, so that their near
-# misses are also near misses for the rest.
+# MN105, MN106 and MN201 speak only when selected; their cases select every rule, so that
+# their near misses are also near misses for the rest.
 SELECT: dict[str, list[str]] = {
     "action_without_effect": ["ALL"],
     "unconventional_verb": ["ALL"],
+    "verb_effect_mismatch": ["ALL"],
+    "verb_effect_pools": ["ALL"],
 }
 
 # case -> why the tool's output differs from the golden file (which holds the right answer).
@@ -272,7 +274,7 @@ def test_every_rule_has_a_functional_case():
 def test_cases_select_the_rules_that_are_off_by_default():
     """A marker for a rule a plain check does not run could never be met."""
     off = {r.id for r in ALL_RULES if not r.default}
-    assert off == {"MN105", "MN106"}
+    assert off == {"MN105", "MN106", "MN201"}
     for case in case_names():
         wanted = {rule for _, _, rule in markers(case_source(case))} & off
         selected = rules_matching(SELECT[case]) if case in SELECT else set()
@@ -393,7 +395,7 @@ def test_free_message_names_each_field_once(tmp_path):
         "struct ring { unsigned int head, tail, size; };\n\n"
         "void ring_free(struct ring *r)\n{\n\tr->head = 0;\n\tr->head = 1;\n\tr->tail = 0;\n"
         "\tr->size = 0;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN201")
     [f] = json.loads(result.stdout)["findings"]
     assert f["message"].endswith("it only writes r->head, r->tail, r->size")
 
@@ -487,7 +489,8 @@ def test_predicates_are_judged_in_a_file_too_small_to_learn_its_prefix(tmp_path)
         "bool gate_is_ready(struct gate *g)\n{\n\tg->polls++;\n\treturn g->head != NULL;\n}\n\n"
         "const char *gate_is_named(const struct gate *g)\n{\n\treturn \"gate\";\n}\n\n"
         "bool gate_is_empty(const struct gate *g)\n{\n\treturn g->head == NULL;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json",
+                     "--select", "MN102", "--select", "MN201")
     found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
     assert found == {("gate_is_ready", "MN102"), ("gate_is_named", "MN201")}
 
@@ -501,7 +504,7 @@ def test_a_predicate_stub_is_judged_by_its_return_type_only(tmp_path):
         "int knob_is_set(const struct knob *k)\n{\n\treturn 0;\n}\n\n"
         "void knob_free(struct knob *k)\n{\n}\n\n"
         "int knob_set_level(struct knob *k, int level)\n{\n\treturn 0;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN201")
     findings = json.loads(result.stdout)["findings"]
     assert [(f["function"], f["rule"], f["message"]) for f in findings] == [
         ("knob_is_named", "MN201", "knob_is_named(): 'is' promises a yes-or-no answer, but it "

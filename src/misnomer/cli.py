@@ -57,6 +57,12 @@ class _Group(click.Group):
             _fail(str(exc), EXIT_INTERRUPTED)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # the reader went away (`misnomer lexicon | head`): not an error of ours; point
+            # stdout at nothing so that the interpreter's final flush does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception:  # a bug: say so, with the traceback for the report, and exit 2
