@@ -49,6 +49,8 @@ _SUFFIX_PAIRS = (("_lock", ("_unlock",)), ("_get", ("_put", "_release")),
                  ("_begin", ("_end",)), ("_enter", ("_exit", "_leave")),
                  ("_grab", ("_release", "_ungrab")), ("_pin", ("_unpin",)))
 _PREFIX_PAIRS = (("get_", ("put_",)), ("lock_", ("unlock_",)), ("acquire_", ("release_",)))
+# ... and with the verb inside the name: btrfs_lookup_block_group / btrfs_put_block_group
+_INFIX_PAIRS = (("_get_", "_lookup_", "_find_", "_grab_"), ("_put_", "_release_"))
 
 
 class PrimitiveTable:
@@ -133,6 +135,11 @@ class PrimitiveTable:
             for release in releases:
                 if name.startswith(release) and len(name) > len(release):
                     return (name[len(release):], acquire), False
+        acquires, releases = _INFIX_PAIRS
+        for infix in acquires + releases:
+            at = name.find(infix, 1)
+            if at > 0 and at + len(infix) < len(name):
+                return (name[:at], name[at + len(infix):], "_get_"), infix in acquires
         return None
 
     def verdict_from_name(self, name: str) -> Effect:
