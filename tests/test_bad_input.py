@@ -1099,6 +1099,42 @@ def test_two_runs_started_together_both_finish(tmp_path):
 
 # --- 10. incremental runs -----------------------------------------------------------------------
 
+USES_ITERATOR = """\
+#include "slots.h"
+
+int slots_count(struct table *t)
+{
+	struct slot *s;
+	int n = 0;
+
+	slot_for_each(s, t) {
+		n++;
+	}
+	return n;
+}
+"""
+
+
+def test_a_new_iterator_macro_reaches_the_files_that_use_it(tmp_path):
+    """The macro knowledge is reused while no file's #defines change, and learnt again when one
+    does: a file using an iterator defined only now is parsed again."""
+    root = tmp_path / "tree"
+    header = write(root / "slots.h", "struct slot { struct slot *next; };\n"
+                                     "struct table { struct slot *first; };\n")
+    write(root / "count.c", USES_ITERATOR)
+    assert index(root).exit_code == 0
+    db = db_of(root)
+    assert query(db, "SELECT name, has_error FROM functions ORDER BY name") != [("slots_count", 0)]
+    assert index(root).exit_code == 0  # nothing changed: the stored knowledge is taken
+    write(root / "other.c", "int other(void)\n{\n\treturn 1;\n}\n")
+    assert index(root).exit_code == 0  # a file without #defines: still the stored knowledge
+    write(header, header.read_text() + "#define slot_for_each(s, t) \\\n"
+                                        "\tfor ((s) = (t)->first; (s); (s) = (s)->next)\n")
+    res = index(root)
+    assert res.exit_code == 0, res.stderr
+    assert query(db, "SELECT name, has_error FROM functions ORDER BY name") == [
+        ("other", 0), ("slots_count", 0)]
+
 def test_incremental_runs(tmp_path):
     root = good_tree(tmp_path / "tree")
     third = write(root / "third.c", "int third_fn(int a)\n{\n\treturn a;\n}\n")

@@ -269,6 +269,7 @@ def test_a_question_about_an_event_keeps_its_question_word():
     ("dm_clone_find_next_region", "drivers/md", "find"),  # so does dm-clone
     ("nft_set_elem_is_dead", "net/netfilter", "is"),  # `is` decides wherever it stands
     ("ReadRegister32", "lib", "read"),  # a width, not a bit value
+    ("set_pool_was_full", "net/ceph", "set"),  # was_full names the field it sets
 ])
 def test_words_in_verb_position_that_are_not_the_verb(name, directory, expected):
     assert BARE.parse(name, directory).verb == expected

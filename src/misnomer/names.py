@@ -264,8 +264,9 @@ class NameModel:
 
 _DIRECTORY_WORDS = re.compile(r"[/_.-]")
 # Question words that make a predicate wherever they stand (nft_set_elem_is_dead); `must`,
-# `should` or `have` after the first word name flags and fields (handle_must_flags).
-QUESTIONS_ANYWHERE = frozenset({"is", "has", "can", "are", "was", "does"})
+# `should`, `have` or `was` after the first word name flags and fields (handle_must_flags,
+# set_pool_was_full).
+QUESTIONS_ANYWHERE = frozenset({"is", "has", "can", "are", "does"})
 WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
 # Verbs so common that a verb before them is a noun (ip_set_get_h16, dm_clone_find_next).
 COMMON_VERBS = frozenset({"get", "set", "find", "lookup", "alloc", "free", "put", "add", "del",

@@ -243,12 +243,34 @@ class _Run:
         return results
 
     def _knowledge(self, hint_results: dict) -> MacroKnowledge:
-        """What the rewrite must neutralise: built-ins plus every file's macro hints."""
+        """What the rewrite must neutralise: built-ins plus every file's macro hints.  Learning
+        it reads every #define of the tree (seconds on Linux), so when no file's hints changed
+        the knowledge stored by the last run is taken as it is."""
         fresh = {path: res.hints for path, res in hint_results.items() if res.status == "changed"}
+        base = builtin_knowledge(self.options.config.macros or None)
+        stored = self.index.meta("macro_knowledge")
+        if stored is not None and self.index.meta("macro_knowledge_base") == base.fingerprint() \
+                and len(fresh) <= _REUSE_KNOWLEDGE_MAX and self._same_hints(fresh):
+            known = base.copy()
+            data = json.loads(stored)
+            for name in MacroKnowledge.SETS:
+                setattr(known, name, set(data.get(name, ())))
+            return known
         rows = self.index.hints_except(set(fresh))
         for hints in fresh.values():
             rows.extend(hints)
-        return learn_macros(rows, builtin_knowledge(self.options.config.macros or None))
+        self.index.set_meta("macro_knowledge_base", base.fingerprint())
+        return learn_macros(rows, base)
+
+    def _same_hints(self, fresh: dict) -> bool:
+        """Are the new macro hints of these files the ones the index holds for them?"""
+        for path, hints in fresh.items():
+            old = self.index.conn.execute(
+                "SELECT h.name, h.params, h.body FROM macro_hints h JOIN files ON "
+                "files.id = h.file_id WHERE files.path = ?", (path,)).fetchall()
+            if sorted(old, key=repr) != sorted((tuple(h) for h in hints), key=repr):
+                return False
+        return True
 
     def _reparse_for_macros(self, knowledge: MacroKnowledge, stored: dict,
                             already: set[str]) -> list[str]:
@@ -304,6 +326,9 @@ def _retry(row, size: int, max_bytes: int) -> bool:
 
 def _chunk(items: list, jobs: int) -> int:
     return max(1, min(64, len(items) // (jobs * 16) or 1))
+
+
+_REUSE_KNOWLEDGE_MAX = 200  # changed files whose hints are compared one by one
 
 
 def _knowledge_json(k: MacroKnowledge) -> str:

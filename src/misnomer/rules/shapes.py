@@ -213,7 +213,9 @@ _READING_PROMISES = ("predicate", "getter", "check")
 _ERROR_STATE = re.compile(r"err|fail|dead|abort|broken|shutdown|unplug|remov|surprise|disconnect|"
                           r"dying|exiting|closing", re.I)
 _IF_CONDITION = re.compile(r"\bif\s*\((.*)")
-_HINT = re.compile(r"^\s*(?:likely|unlikely|WARN_ON(?:_ONCE)?)\s*\(")
+_HINT = re.compile(r"^\s*(?:likely|unlikely)\s*\(")
+_ASSERTION = re.compile(r"^\s*!?\s*(?:unlikely\s*\(\s*)?(?:WARN|BUG|WARN_ON|WARN_ON_ONCE|"
+                        r"WARN_ONCE|BUG_ON|XFS_IS_CORRUPT|DEBUG_NET_WARN_ON_ONCE)\s*\(")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
 
@@ -236,6 +238,8 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     if m is None:
         return True  # the test is not on its own line: trust the shape
     condition = m.group(1)
+    if _ASSERTION.match(condition):
+        return False  # `if (WARN_ON(...)) return;`: an assertion that failed, not work done
     while (hint := _HINT.match(condition)) is not None:
         condition = condition[hint.end():]
     if _ERROR_STATE.search(" ".join(re.findall(r"[a-z_]\w*", condition))):
