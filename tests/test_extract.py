@@ -899,3 +899,35 @@ def test_a_local_declared_under_ifdef_in_a_body_is_not_a_global(name):
     a local of the same name elsewhere in the file is a global write."""
     f = function_facts(IFDEF_LOCALS, name)
     assert [(w.target, w.kind) for w in f.writes] == []  # a plain local write is not kept
+
+
+ASM = """\
+static inline unsigned long cpu_read_ctl(void)
+{
+	unsigned long v;
+
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void cpu_write_ctl(unsigned long v)
+{
+	asm volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline void cpu_fence(void)
+{
+	asm volatile("" ::: "memory");
+}
+
+static inline void cpu_store(unsigned long *p, unsigned long v)
+{
+	asm("mov %1, %0" : "=m"(*p) : "r"(v));
+}
+"""
+
+
+@pytest.mark.parametrize("name, acts", [("cpu_read_ctl", 0), ("cpu_write_ctl", 1),
+                                        ("cpu_fence", 1), ("cpu_store", 1)])
+def test_inline_assembly_that_only_reads_into_registers_does_not_act(name, acts):
+    assert function_facts(ASM, name).asm == acts

@@ -388,15 +388,27 @@ def test_alloc_message_says_it_neither_allocates_nor_changes_state(checked):
                             "allocates, nor changes any state, nor returns a pointer")
 
 
-def test_free_message_names_each_field_once(tmp_path):
-    root = tmp_path / "twice"
+def check_one_file(tmp_path: Path, name: str, source: str, *select: str) -> list[dict]:
+    """The findings (JSON) of `check` on a tree holding one C file, with --select for each of
+    ``select``."""
+    root = tmp_path / Path(name).stem
     root.mkdir()
-    (root / "ring.c").write_text(
-        "struct ring { unsigned int head, tail, size; };\n\n"
+    (root / name).write_text(source)
+    args = [arg for rule in select for arg in ("--select", rule)]
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)["findings"]
+
+
+def found_in(findings: list[dict]) -> set[tuple[str, str]]:
+    return {(f["function"], f["rule"]) for f in findings}
+
+
+def test_free_message_names_each_field_once(tmp_path):
+    [f] = check_one_file(
+        tmp_path, "ring.c", "struct ring { unsigned int head, tail, size; };\n\n"
         "void ring_free(struct ring *r)\n{\n\tr->head = 0;\n\tr->head = 1;\n\tr->tail = 0;\n"
-        "\tr->size = 0;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN201")
-    [f] = json.loads(result.stdout)["findings"]
+        "\tr->size = 0;\n}\n", "MN201")
     assert f["message"].endswith("it only writes r->head, r->tail, r->size")
 
 
@@ -448,64 +460,49 @@ def test_callbacks_are_spared_what_their_twins_are_reported_for(checked, callbac
 
 
 def test_a_one_line_definition_is_judged_like_the_same_body_on_several_lines(tmp_path):
-    root = tmp_path / "oneline"
-    root.mkdir()
-    (root / "cache.c").write_text(
-        "struct cache { int valid; };\n"
+    findings = check_one_file(
+        tmp_path, "cache.c", "struct cache { int valid; };\n"
         "int cache_fill(struct cache *c);\n"
         "int cache_reset(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }\n"
         "\n"
         "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
         "\treturn cache_fill(c);\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
-    found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
-    assert found == {("cache_reset", "MN101"), ("cache_reload", "MN101")}
+    assert found_in(findings) == {("cache_reset", "MN101"), ("cache_reload", "MN101")}
 
 
 def test_a_loop_that_skips_bad_blocks_is_not_a_conditional_action(tmp_path):
-    root = tmp_path / "disk"
-    root.mkdir()
-    (root / "disk.c").write_text(
-        "struct disk { int nr; int bad[8]; int dirty[8]; int ready; };\n"
+    findings = check_one_file(
+        tmp_path, "disk.c", "struct disk { int nr; int bad[8]; int dirty[8]; int ready; };\n"
         "void disk_write_block(struct disk *d, int i);\nint disk_fill(struct disk *d);\n\n"
         "int disk_sync_blocks(struct disk *d)\n{\n\tint i;\n\n"
         "\tfor (i = 0; i < d->nr; i++) {\n\t\tif (d->bad[i])\n\t\t\tcontinue;\n"
         "\t\td->dirty[i] = 0;\n\t\tdisk_write_block(d, i);\n\t}\n\treturn 0;\n}\n\n"
         "int disk_reload(struct disk *d)\n{\n\tif (d->ready)\n\t\treturn 0;\n"
         "\treturn disk_fill(d);\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json")
-    found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
-    assert found == {("disk_reload", "MN101")}
+    assert found_in(findings) == {("disk_reload", "MN101")}
+    db = tmp_path / "disk" / ".misnomer" / "index.db"
     shapes = {d["name"]: d["shape"] for name in ("disk_sync_blocks", "disk_reload")
-              for d in explain_json(root / ".misnomer" / "index.db", name)["definitions"]}
+              for d in explain_json(db, name)["definitions"]}
     assert shapes == {"disk_sync_blocks": "ensure", "disk_reload": "ensure"}
 
 
 def test_predicates_are_judged_in_a_file_too_small_to_learn_its_prefix(tmp_path):
-    root = tmp_path / "small"
-    root.mkdir()
-    (root / "gate.c").write_text(
-        "#include <stdbool.h>\nstruct gate { void *head; int polls; };\n\n"
+    findings = check_one_file(
+        tmp_path, "gate.c", "#include <stdbool.h>\nstruct gate { void *head; int polls; };\n\n"
         "bool gate_is_ready(struct gate *g)\n{\n\tg->polls++;\n\treturn g->head != NULL;\n}\n\n"
         "const char *gate_is_named(const struct gate *g)\n{\n\treturn \"gate\";\n}\n\n"
-        "bool gate_is_empty(const struct gate *g)\n{\n\treturn g->head == NULL;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json",
-                     "--select", "MN102", "--select", "MN201")
-    found = {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
-    assert found == {("gate_is_ready", "MN102"), ("gate_is_named", "MN201")}
+        "bool gate_is_empty(const struct gate *g)\n{\n\treturn g->head == NULL;\n}\n",
+        "MN102", "MN201")
+    assert found_in(findings) == {("gate_is_ready", "MN102"), ("gate_is_named", "MN201")}
 
 
 def test_a_predicate_stub_is_judged_by_its_return_type_only(tmp_path):
-    root = tmp_path / "stubs"
-    root.mkdir()
-    (root / "knob.c").write_text(
-        "struct knob;\n\n"
+    findings = check_one_file(
+        tmp_path, "knob.c", "struct knob;\n\n"
         "const char *knob_is_named(const struct knob *k)\n{\n\treturn \"knob\";\n}\n\n"
         "int knob_is_set(const struct knob *k)\n{\n\treturn 0;\n}\n\n"
         "void knob_free(struct knob *k)\n{\n}\n\n"
-        "int knob_set_level(struct knob *k, int level)\n{\n\treturn 0;\n}\n")
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN201")
-    findings = json.loads(result.stdout)["findings"]
+        "int knob_set_level(struct knob *k, int level)\n{\n\treturn 0;\n}\n", "MN201")
     assert [(f["function"], f["rule"], f["message"]) for f in findings] == [
         ("knob_is_named", "MN201", "knob_is_named(): 'is' promises a yes-or-no answer, but it "
                                    "returns a pointer")]

@@ -628,7 +628,8 @@ class FileExtractor:
         for fi, ff in enumerate(facts):
             ff.gotos = len(_GOTO_LABEL_RE.findall(src, self.fstarts[fi], self.fends[fi]))
         for fi, _, n in self._owned(caps.get("asm", [])):
-            facts[fi].asm += 1
+            if _asm_acts(src, n):
+                facts[fi].asm += 1
         lines = _Lines(src)
         for fi, _, n in self._owned(caps.get("label", [])):
             name = src[n.start_byte:n.end_byte].decode("utf-8", "replace")
@@ -702,6 +703,20 @@ _DECLARED_NAME_RE = re.compile(rb"[\s*(]*(?:(?:const|volatile|restrict|__\w+)\s+
                                rb"([A-Za-z_]\w*)")
 # `int reset;` in a struct: a type word (not `return`) before the name declares it
 _LOCAL_KIND, _GLOBAL_KIND = TargetKind.LOCAL, TargetKind.GLOBAL
+_MEMORY_OUTPUT = re.compile(rb'"[^"]*m[^"]*"')
+
+
+def _asm_acts(src: bytes, node: Node) -> bool:
+    """Is an inline assembly statement there for its effect on the machine?  One without
+    outputs is (a register or port write, a barrier), as is one that clobbers or outputs to
+    memory or jumps; one whose outputs are only registers reads something (`rdmsr`, `mrs`)."""
+    def text(field: str) -> bytes:
+        child = node.child_by_field_name(field)
+        return src[child.start_byte:child.end_byte] if child is not None else b""
+    outputs = text("output_operands").lstrip(b":").strip()
+    return not outputs or b"memory" in text("clobbers") or \
+        node.child_by_field_name("goto_labels") is not None or \
+        _MEMORY_OUTPUT.search(outputs) is not None
 _DECLARED_AFTER_RE = re.compile(rb"(?:(?<![\w$])(?!return\b|else\b|case\b)[A-Za-z_]\w*|"
                                 rb"[\w)]\s*\*+)\s*$")
 _NEXT_TOKEN_RE = re.compile(rb"\s*(\S?)")
