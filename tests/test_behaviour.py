@@ -309,6 +309,17 @@ def test_field_writes_to_the_first_or_a_read_parameter_mutate(idioms, name, line
     assert lines(d, "mutates") == lines_written
 
 
+def test_a_scratch_buffer_freed_before_returning_changes_nothing(idioms):
+    d = idioms.definition("blob_count_words")
+    assert (d["shape"], on(d)) == ("query", {"can_fail"})
+
+
+def test_a_buffer_swapped_in_through_a_parameter_is_a_change(idioms):
+    d = idioms.definition("blob_regrow")
+    assert d["shape"] == "action"
+    assert "mutates" in on(d)
+
+
 def test_balanced_lock_pair_around_a_read_does_not_mutate(idioms):
     d = idioms.definition("stats_packets")
     assert d["shape"] == "query"

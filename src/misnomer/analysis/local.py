@@ -148,6 +148,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             if prim is None or prim.effects & (Effect.LOCKS | Effect.MUTATES):
                 families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
     balanced = {fam for fam, seen in families.items() if seen == 3}
+    scratch = _scratch_calls(ff, table, {p.name for p in ff.params if p.name})
 
     returned: set[str] = set()
     real_calls = 0
@@ -210,6 +211,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             continue
         if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
+        if (line, col) in scratch:
+            continue  # a scratch buffer allocated and freed again here: nothing leaves
         if prim.writes_arg == 0:
             target = None if region & _GLOBAL_ARG else _arg_target(row[C_ARG0], pointer_params)
             if target == "local":
@@ -395,6 +398,30 @@ def condition_variables(condition: str) -> list[str]:
 
 
 _C_WORDS = frozenset({"sizeof", "NULL", "true", "false", "likely", "unlikely"})
+
+
+def _scratch_calls(ff: FunctionFacts, table: PrimitiveTable,
+                   params: set[str]) -> set[tuple[int, int]]:
+    """(line, column) of the allocations and frees of scratch memory: as many main-path
+    allocations as there are frees of a plain local (`buf = kzalloc(..); ...; kfree(buf);`).
+    What a function allocates and frees again before returning changes nothing its callers
+    see."""
+    allocs, frees = [], []
+    for row in ff.call_rows:
+        if row[C_REGION] & (_INDIRECT | _ERROR):
+            continue
+        prim = table.lookup(row[C_CALLEE])
+        if prim is None:
+            continue
+        if prim.effects & _ALLOCATES and not prim.effects & _FREES:
+            if not row[C_REGION] & _RETURNED:  # a returned allocation is the caller's
+                allocs.append((row[C_LINE], row[C_COL]))
+        elif prim.effects & _FREES and not prim.effects & _ALLOCATES and \
+                not row[C_REGION] & _GLOBAL_ARG and row[C_ARG0] and \
+                row[C_ARG0].isidentifier() and row[C_ARG0] not in params:
+            frees.append((row[C_LINE], row[C_COL]))
+    n = min(len(allocs), len(frees))
+    return set(allocs[:n]) | set(frees[-n:]) if n else set()
 
 
 def _arg_target(arg0: str | None, pointer_params: set[str]) -> str | None:
