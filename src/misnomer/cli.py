@@ -183,10 +183,11 @@ def _check_root(paths: tuple[Path, ...], db: Path | None) -> tuple[Path, Path]:
 
 def _marked_root(start: Path, top: Path | None) -> Path | None:
     """The nearest directory at or above ``start`` (not above ``top``) with a .misnomer.toml."""
+    stop = top.resolve() if top is not None else None
     for directory in (start, *start.parents):
         if (directory / ".misnomer.toml").is_file():
             return directory
-        if top is not None and directory == top.resolve():
+        if directory == stop:
             break
     return None
 

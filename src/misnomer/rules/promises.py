@@ -54,15 +54,15 @@ def _releases_something(fn: FunctionView, ctx: CheckContext) -> bool:
 def _counts(target: str, line: str) -> bool:
     """Is the write to ``target`` on this source line a count or a bit (`+=`, `|=`, `--`)
     rather than a plain store?"""
-    at = line.replace(" ", "").find(target.replace(" ", ""))
+    line, target = _SPACE.sub("", line), _SPACE.sub("", target)
+    at = line.find(target)
     if at < 0:
         return False
-    after = line.replace(" ", "")[at + len(target.replace(" ", "")):]
-    before = line.replace(" ", "")[:at]
-    return bool(_COMPOUND.match(after)) or before.endswith(("++", "--"))
+    return bool(_COMPOUND.match(line, at + len(target))) or line[:at].endswith(("++", "--"))
 
 
 _COMPOUND = re.compile(r"(?:[-+*/%&|^]|<<|>>)=|\+\+|--")
+_SPACE = re.compile(r"\s+")
 
 
 def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
@@ -117,8 +117,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
         # a function that changes state may be handing out a slot or an id of its own pool
         promise = "a new object"
         actual = "it neither allocates, nor changes any state, nor returns a pointer"
-    elif _not_a_truth_value(fn, ctx):
-        promise, actual = "a yes-or-no answer", _not_a_truth_value(fn, ctx)
+    elif (answer := _not_a_truth_value(fn, ctx)) is not None:
+        promise, actual = "a yes-or-no answer", answer
     elif vocab.promises(verb, "getter") and fn.return_kind == "void" and \
             not effects & Effect.OUT_PARAMS and fn.shape in ("query", "check"):
         promise, actual = "to hand something back", "it returns nothing and fills no out-parameter"
@@ -149,15 +149,15 @@ def _returns_a_new_value(fn: FunctionView, ctx: CheckContext) -> bool:
     """Is it a value type's setter: it takes the value itself (not a pointer) first and hands
     back a value computed from it with operators (`(reg & ~MASK) | v`), not a field it read
     or success or failure?"""
+    inputs, _ = ctx.verdict(fn)  # (cached) before the signature, which costs a query
+    if not any(kind in (ReturnKind.VALUE.value, ReturnKind.BOOL.value) and
+               _COMPUTING.search(text.replace("->", ".")) for kind, _, text, _ in inputs.returns):
+        return False
     row = ctx.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
                                  (fn.id,)).fetchone()
     at = row[0].find(fn.name + "(") if row else -1
     params = parse_params(row[0][at + len(fn.name):]) if at >= 0 else []
-    if not params or params[0].is_pointer or not params[0].type:
-        return False
-    inputs, _ = ctx.verdict(fn)
-    return any(kind in (ReturnKind.VALUE.value, ReturnKind.BOOL.value) and
-               _COMPUTING.search(text.replace("->", ".")) for kind, _, text, _ in inputs.returns)
+    return bool(params) and not params[0].is_pointer and bool(params[0].type)
 
 
 _COMPUTING = re.compile(r"[-+*/%&|^~<>!?]")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-
 from collections.abc import Iterator
 
 from ..analysis.primitives import Effect
