@@ -1184,6 +1184,64 @@ def test_incremental_runs(tmp_path):
     assert_consistent(db)
 
 
+TALLY_H = "struct tally { int hits; };\nvoid tally_bump(struct tally *t);\n"
+TALLY_C = """\
+#include "tally.h"
+
+void tally_bump(struct tally *t)
+{
+	t->hits++;
+}
+"""
+WORDS_C = """\
+#include "tally.h"
+
+int tally_words(const char *s)
+{
+	struct tally local = { 0 };
+
+	while (*s++)
+		tally_bump(&local);
+	return local.hits;
+}
+"""
+
+
+def test_incremental_analysis_follows_writes_through_arguments(tmp_path):
+    """A callee that writes only through its parameter changes nothing for a caller passing a
+    local -- until an edit makes it change a global, and again when the edit is undone; the
+    verdicts after each incremental run equal those of a fresh index."""
+    root = tmp_path / "tree"
+    write(root / "tally.h", TALLY_H)
+    lib = write(root / "tally.c", TALLY_C)
+    words = write(root / "words.c", WORDS_C)
+    assert index(root).exit_code == 0
+    db = db_of(root)
+    shapes = "SELECT f.name, a.shape FROM functions f JOIN analysis a ON a.function_id = f.id " \
+             "ORDER BY f.name"
+    assert query(db, shapes) == [("tally_bump", "action"), ("tally_words", "query")]
+
+    def fresh() -> list:
+        other = tmp_path / "fresh.db"
+        other.unlink(missing_ok=True)
+        assert cli("index", str(root), "--db", other, "-q").exit_code == 0
+        return query(other, shapes)
+
+    write(lib, TALLY_C.replace("\tt->hits++;", "\tt->hits++;\n\tbumps++;")
+          .replace("void tally_bump", "int bumps;\n\nvoid tally_bump"))
+    assert index(root).exit_code == 0
+    assert query(db, shapes) == fresh() == [("tally_bump", "action"), ("tally_words", "action")]
+    write(lib, TALLY_C)
+    assert index(root).exit_code == 0
+    assert query(db, shapes) == fresh() == [("tally_bump", "action"), ("tally_words", "query")]
+    # the caller edited, the callee a fixed leaf of the re-analysis: its stored verdict still
+    # says that it writes only through its parameter
+    write(words, WORDS_C.replace("while (*s++)", "while (*s++ && local.hits < 100)"))
+    assert index(root).exit_code == 0
+    assert query(db, shapes) == fresh() == [("tally_bump", "action"), ("tally_words", "query")]
+    assert_consistent(db)
+
+
 def test_function_removed_from_an_edited_file_leaves_the_index(tmp_path):
     root = good_tree(tmp_path / "tree")
     assert index(root).exit_code == 0

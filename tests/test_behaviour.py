@@ -73,6 +73,8 @@ SHAPES = [
     ("pool_ensure_buf_short", "ensure"),
     ("blob_store_make_writable", "ensure"),  # drops a cache on the early exit: still ensure
     ("blob_store_open", "action"),  # counts on the early exit: acts every time
+    ("tree_adopt_root", "action"),  # its early exit calls something that may act
+    ("shelf_release", "action"),  # acts on the element a search loop found
     # action: changes state on the main path every time
     ("tree_load_root", "action"),
     ("port_set_speed", "action"),
@@ -452,3 +454,43 @@ def test_summary_of_a_logging_check_mentions_the_log(shapes):
 
 def test_summary_of_a_conditional_change_mentions_its_condition(shapes):
     assert "!p->buf" in shapes.definition("pool_ensure_buf")["summary"]
+
+
+# --- callees that change only what their arguments point to (fixtures/idioms/arguments.c) ---------
+
+@pytest.mark.parametrize("name, shape, mutates", [
+    ("tally_bump", "action", True),  # writes through its parameter
+    ("tally_words", "query", False),  # ... handed its own local
+    ("tally_into", "action", True),  # ... handed its caller's parameter
+    ("tally_first", "query", False),  # ... whose caller hands its own local
+    ("tally_global", "action", True),  # ... or a global
+    ("tally_current", "action", True),  # a pointer obtained elsewhere
+    ("tally_counted", "action", True),  # the callee also writes a global
+    ("slots_sum", "query", False),  # a local array filled by a callee
+])
+def test_writes_through_arguments_reach_what_the_caller_passed(idioms, name, shape, mutates):
+    d = idioms.definition(name)
+    assert d["shape"] == shape
+    assert ("mutates" in on(d)) == mutates
+
+
+def test_a_call_that_changes_only_local_memory_is_not_evidence_of_a_change(idioms):
+    d = idioms.definition("tally_words")
+    assert texts(d, "mutates") == []
+    into = idioms.definition("tally_into")
+    assert texts(into, "mutates") == ["calls tally_bump(), which changes state"]
+    assert lines(into, "mutates") == [34]
+
+
+def test_a_reference_taken_and_given_back_changes_nothing(idioms):
+    d = idioms.definition("gizmo_count_matching")
+    assert (d["shape"], "mutates" in on(d)) == ("query", False)
+    kept = idioms.definition("gizmo_first_matching")  # returns what it holds: the caller's now
+    assert (kept["shape"], "mutates" in on(kept)) == ("action", True)
+    assert texts(d, "mutates") == []
+
+
+def test_an_optional_out_parameter_tested_for_null_is_still_an_out_parameter(idioms):
+    d = idioms.definition("blob_find_crc")
+    assert (d["shape"], on(d)) == ("query", {"out_params"})
+    assert texts(d, "out_params") == ["*where (out-parameter where)"]

@@ -931,3 +931,40 @@ static inline void cpu_store(unsigned long *p, unsigned long v)
                                         ("cpu_fence", 1), ("cpu_store", 1)])
 def test_inline_assembly_that_only_reads_into_registers_does_not_act(name, acts):
     assert function_facts(ASM, name).asm == acts
+
+
+# --- where writes through each argument of a call would land ----------------------------------
+
+_ARGUMENTS = """
+struct rec { int a; char buf[8]; struct rec *next; };
+static int shared;
+int take(struct rec *out, int *len, char *s, int n)
+{
+	char tmp[16];
+	struct rec local;
+	struct rec *p = lookup();
+	int x;
+
+	fill(tmp, &local, p, &p, &p->a, out, &out->buf[2], *len, len, n, &x, NULL, "s,)", &shared);
+	copy((void *)&local, (unsigned char *)out + 4, sizeof(local));
+	mix(local.buf, tmp[0], &tmp[1], out->next->buf, -1, !x, p + 1, f(x, (1, 2)), shared);
+	none();
+	return 0;
+}
+"""
+
+
+def test_argument_codes_say_whose_memory_each_argument_is():
+    ff = function_facts(_ARGUMENTS, "take")
+    args = {c.callee: c.args for c in ff.calls}
+    # tmp: a local array; &local: a local's address; p: a local pointer (its target unknown);
+    # &p: the local pointer itself; &p->a: reached through it; out, &out->buf[2]: through
+    # parameter 0; *len: a pointer read from memory; len: parameter 1; n, &x, NULL and a
+    # string: values and locals; &shared: a global (trailing "elsewhere" codes are left off)
+    assert args["fill"] == "..?.*aa*b...."
+    assert args["copy"] == ".a."  # casts are looked through
+    # local.buf: a local's member; tmp[0]: an element's value; out->next->buf: reached from
+    # parameter 0; p + 1: a local pointer; a call's result and a global: elsewhere
+    assert args["mix"] == ".*.a..?"
+    assert args["none"] == ""
+    assert args["lookup"] == ""

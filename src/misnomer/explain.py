@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from .analysis.local import LocalSummary, summarize
 from .analysis.primitives import STATE_CHANGES, Effect, PrimitiveTable
+from .analysis.reach import GIVEN_BACK
 from .analysis.shape import Shape, ShapeVerdict, decide_shape
 from .facts import Branch, ExitKind, FunctionFacts, Region, ReturnKind
 from .index.source import SourceReader
@@ -169,11 +170,13 @@ def _effects(ff: FunctionFacts, summary: LocalSummary, total: Effect, oracle: In
     for e in summary.evidence:
         report[e.effect].evidence.append(Line(e.line, e.text))
     seen: set[tuple[str, str]] = set()
+    effects_of = oracle.effects_for(file_id)
     for row in ff.call_rows:
         callee, line = row[0], row[1]
-        if row[3] & Region.INDIRECT or oracle.table.lookup(callee) is not None:
+        if row[3] & Region.INDIRECT or oracle.table.lookup(callee) is not None or \
+                summary.callee_args.get(callee) == GIVEN_BACK:
             continue
-        bits = oracle.resolve(callee, file_id).effects
+        bits = effects_of(callee, row[7])
         for name in ("mutates", "allocates", "frees", "locks", "logs"):
             if bits & _EFFECT_BIT[name] and (name, callee) not in seen:
                 seen.add((name, callee))

@@ -76,12 +76,38 @@ class Call:
     branch: int  # index in FunctionFacts.branches of the innermost enclosing arm, or -1
     arg0: str | None  # the first argument when it is a plain identifier or &identifier
     arg_base: str | None  # the variable the first argument starts from (`dev` in &dev->list)
+    # where a write through each argument would land, one character per argument (see
+    # ARG_LOCAL, ARG_ELSEWHERE, arg_param): "" for no arguments, missing ones are elsewhere
+    args: str = ""
+    # for a release (`put_device(dev)`): the function whose result the argument last held
+    # (`dev = bus_find_device(...)`): the reference it took is given back here
+    acquired_from: str | None = None
 
-    ROW = ("callee", "line", "column", "region", "branch", "arg0", "arg_base")
+    ROW = ("callee", "line", "column", "region", "branch", "arg0", "arg_base", "args",
+           "acquired_from")
 
     @classmethod
     def from_row(cls, r) -> Call:
-        return cls(r[0], r[1], r[2], Region(r[3]), r[4], r[5], r[6])
+        return cls(r[0], r[1], r[2], Region(r[3]), r[4], r[5], r[6], r[7], r[8])
+
+
+# What a callee's write through an argument reaches, as recorded in Call.args.
+ARG_LOCAL = "."  # the caller's own frame: `&len`, a local array, a by-value argument, a constant
+ARG_ELSEWHERE = "*"  # memory others see: a global, a pointer read from memory, a call's result
+# what a local pointer points to: often a buffer the caller just set up, sometimes shared state;
+# a write through it by a primitive (memcpy) counts as local, by a function as elsewhere
+ARG_POINTER = "?"
+MAX_PARAMS = 14  # parameters tracked by position (`a`..`n`); later ones count as elsewhere
+
+
+def arg_param(index: int) -> str:
+    """The code of an argument reached through the caller's own parameter ``index``."""
+    return chr(97 + index) if index < MAX_PARAMS else ARG_ELSEWHERE
+
+
+def param_of_arg(code: str) -> int:
+    """The caller's parameter index an argument code stands for, or -1."""
+    return ord(code) - 97 if "a" <= code <= "n" else -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .analysis.callgraph import arch_of, choose_definitions, config_off
 from .analysis.primitives import Effect, Primitive, PrimitiveTable
+from .analysis.reach import at_call
 from .analysis.shape import Shape
 from .index.store import Index
 
@@ -102,7 +103,17 @@ class IndexOracle:
         return self._archs[file_id]
 
     def effects_for(self, file_id: int):
-        return lambda name: self.resolve(name, file_id).effects
+        """Callee effects as calls from ``file_id`` see them: by name, and where writes
+        through each argument land (None: elsewhere)."""
+        def effects(name: str, args: str | None = None) -> Effect:
+            res = self.resolve(name, file_id)
+            if args is None or res.kind != "defined":
+                return res.effects
+            bits = 0
+            for d in res.definitions:
+                bits |= at_call(int(d.effects), args)
+            return Effect(bits)
+        return effects
 
     def shape_for(self, file_id: int):
         return lambda name: self.resolve(name, file_id).shape

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from .primitives import Effect, PrimitiveTable
+from .reach import GIVEN_BACK, at_call, finished, params_mask, passed_up, working
 
 # Effects that flow from a callee to its callers along every call.  OUT_PARAMS does not (the
 # callee's out-parameters are the caller's locals, or are judged where the caller writes them)
@@ -167,12 +168,17 @@ class CallGraph:
         self.stub = array("b")  # 1: a stand-in for a configuration option turned off
         self.own = array("i")
         self.callees: list[array] = []  # name ids
+        # per node, aligned with its callees: ids in arg_codes of where writes through each
+        # argument land (None: every argument reaches elsewhere)
+        self.callee_args: list[array | None] = []
+        self.arg_codes: list[str] = [""]
+        self._arg_code_ids: dict[str, int] = {"": 0}
         self.returned: list[array | None] = []
         self.names: list[str] = []  # name id -> name
         self.name_ids: dict[str, int] = {}
         self.defs: dict[int, list[int]] = {}  # name id -> function nodes
         self.macros: dict[int, int] = {}  # name id -> macro node
-        self.effects = array("i")
+        self.effects = array("i")  # stored form (misnomer.analysis.reach), after propagate()
         self.recomputed: set[int] = set()  # macro nodes re-read (incremental analysis)
         self._file_arch: dict[int, str | None] = {}
         self._resolved: dict[tuple[int, int], tuple[int, ...] | int] = {}
@@ -189,9 +195,11 @@ class CallGraph:
 
     def add_function(self, function_id: int, name: str, file_id: int, visible: bool, own: int,
                      callees: list[str], returned: list[str], arch: str | None = None,
-                     stub: bool = False) -> int:
-        """``callees``: every name the function calls directly.  Primitives (their effects are
-        in ``own`` already) and acquire/release pairs that cancel out are dropped here."""
+                     stub: bool = False, callee_args: list[str] | None = None) -> int:
+        """``callees``: every name the function calls directly; ``callee_args``, aligned with
+        them, where writes through the arguments land.  Primitives (their effects are in
+        ``own`` already) and acquire/release pairs that cancel out are dropped here.  ``own``
+        is in the stored form (misnomer.analysis.reach)."""
         node = len(self.function_ids)
         self.function_ids.append(function_id)
         name_id = self.intern(name)
@@ -202,23 +210,39 @@ class CallGraph:
         self.stub.append(1 if stub else 0)
         if arch is not None:
             self._file_arch[file_id] = arch
-        self.own.append(int(own))
-        self.callees.append(array("i", [self.intern(c) for c in self._propagating(callees)]))
+        self.own.append(working(int(own)))
+        kept = self._propagating(callees)
+        if callee_args:
+            kept = [k for k in kept if callee_args[k] != GIVEN_BACK]
+        self.callees.append(array("i", [self.intern(callees[k]) for k in kept]))
+        if callee_args and any(callee_args[k] for k in kept):
+            self.callee_args.append(array("i", [self._arg_code(callee_args[k]) for k in kept]))
+        else:
+            self.callee_args.append(None)
         self.returned.append(array("i", [self.intern(c) for c in returned]) if returned else None)
         self.defs.setdefault(name_id, []).append(node)
         return node
 
-    def _propagating(self, names: list[str]) -> list[str]:
+    def _arg_code(self, codes: str) -> int:
+        i = self._arg_code_ids.get(codes)
+        if i is None:
+            i = self._arg_code_ids[codes] = len(self.arg_codes)
+            self.arg_codes.append(codes)
+        return i
+
+    def _propagating(self, names: list[str]) -> list[int]:
+        """Positions in ``names`` of the callees whose effects propagate along the call."""
         table = self.table
-        kept = [n for n in names if table.lookup(n) is None]
+        kept = [k for k, n in enumerate(names) if table.lookup(n) is None]
         families: dict[object, int] = {}
-        for n in kept:
-            key = table.pair_key(n)
+        for k in kept:
+            key = table.pair_key(names[k])
             if key is not None:
                 families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
         if 3 not in families.values():
             return kept
-        return [n for n in kept if (key := table.pair_key(n)) is None or families[key[0]] != 3]
+        return [k for k in kept
+                if (key := table.pair_key(names[k])) is None or families[key[0]] != 3]
 
     def unresolved_names(self) -> set[str]:
         """Callee names no function defines and no macro added so far covers."""
@@ -247,6 +271,7 @@ class CallGraph:
         self.stub.append(0)
         self.own.append(int(summary.effects))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
+        self.callee_args.append(None)
         self.returned.append(None)
 
     def macro_calls(self, only: set[int] | None = None) -> list[tuple[str, str]]:
@@ -293,22 +318,25 @@ class CallGraph:
     def propagate(self) -> None:
         """Compute ``self.effects`` for every node (least fixpoint, worklist over callers)."""
         n = len(self.function_ids)
-        effects = array("i", self.own)
-        callers: list[array | None] = [None] * n
+        effects = array("i", self.own)  # working form until the end
+        # call edges, then the callers of each node in one flat array (CSR: the callers of t
+        # are callers[first[t]:first[t + 1]], with the argument codes of each call beside)
+        edge_callee, edge_caller, edge_args = array("i"), array("i"), array("i")
         returned_callers: list[array | None] = [None] * n
         resolve = self._resolve
         for i in range(n):
             file_id = self.files[i]
             extra = 0
-            for name_id in self.callees[i]:
+            arg_ids = self.callee_args[i]
+            for j, name_id in enumerate(self.callees[i]):
                 target = resolve(name_id, file_id)
                 if type(target) is tuple:
+                    code = arg_ids[j] if arg_ids is not None else 0
                     for t in target:
                         if t != i:
-                            lst = callers[t]
-                            if lst is None:
-                                callers[t] = lst = array("i")
-                            lst.append(i)
+                            edge_callee.append(t)
+                            edge_caller.append(i)
+                            edge_args.append(code)
                 else:
                     extra |= target
             effects[i] |= extra
@@ -322,24 +350,81 @@ class CallGraph:
                                 if lst is None:
                                     returned_callers[t] = lst = array("i")
                                 lst.append(i)
-        _worklist(effects, callers, int(PROPAGATED))
+        first = array("i", bytes(4 * (n + 1)))
+        for t in edge_callee:
+            first[t + 1] += 1
+        for t in range(n):
+            first[t + 1] += first[t]
+        fill = array("i", first)
+        callers = array("i", bytes(4 * len(edge_callee)))
+        caller_args = array("i", bytes(4 * len(edge_callee)))
+        for t, i, code in zip(edge_callee, edge_caller, edge_args):
+            k = fill[t]
+            callers[k] = i
+            caller_args[k] = code
+            fill[t] = k + 1
+        del edge_callee, edge_caller, edge_args, fill
+        _worklist_through_arguments(effects, first, callers, caller_args, self.arg_codes)
+        del callers, caller_args
         _worklist(effects, returned_callers, int(Effect.CAN_FAIL))
-        self.effects = effects
+        self.effects = array("i", map(finished, effects))
 
-    def effects_of_call(self, name: str, file_id: int) -> int:
-        """Effect bits a call to ``name`` from ``file_id`` brings (after :meth:`propagate`)."""
+    def effects_of_call(self, name: str, file_id: int, args: str | None = None) -> int:
+        """Effect bits a call to ``name`` from ``file_id`` brings (after :meth:`propagate`),
+        given where writes through its arguments land (None: elsewhere)."""
         name_id = self.name_ids.get(name)
         if name_id is None:
             return int(self.table.verdict_from_name(name))
         target = self._resolve(name_id, file_id)
         if type(target) is tuple:
             if len(target) == 1:
-                return self.effects[target[0]]
+                return at_call(self.effects[target[0]], args)
             bits = 0
             for t in target:
-                bits |= self.effects[t]
+                bits |= at_call(self.effects[t], args)
             return bits
         return target
+
+
+def _worklist_through_arguments(effects: array, first: array, callers: array,
+                                caller_args: array, codes: list[str]) -> None:
+    """The effects fixpoint, where a callee's writes through its parameters reach each caller
+    as that call's arguments say (misnomer.analysis.reach.passed_up).  The callers of node t
+    are ``callers[first[t]:first[t + 1]]``."""
+    queue = deque(i for i in range(len(effects)) if effects[i] and first[i] != first[i + 1])
+    queued = bytearray(len(effects))
+    for i in queue:
+        queued[i] = 1
+    while queue:
+        n = queue.popleft()
+        queued[n] = 0
+        bits = effects[n]
+        start, end = first[n], first[n + 1]
+        if params_mask(bits):
+            brought = {}
+            for k in range(start, end):
+                code = caller_args[k]
+                add = brought.get(code)
+                if add is None:
+                    add = brought[code] = passed_up(bits, codes[code])
+                p = callers[k]
+                old = effects[p]
+                new = old | add
+                if new != old:
+                    effects[p] = new
+                    if not queued[p] and first[p] != first[p + 1]:
+                        queued[p] = 1
+                        queue.append(p)
+            continue
+        plain = passed_up(bits, "")
+        for p in callers[start:end]:
+            old = effects[p]
+            new = old | plain
+            if new != old:
+                effects[p] = new
+                if not queued[p] and first[p] != first[p + 1]:
+                    queued[p] = 1
+                    queue.append(p)
 
 
 def _worklist(effects: array, callers: list[array | None], mask: int) -> None:

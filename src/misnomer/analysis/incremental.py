@@ -48,7 +48,8 @@ def _relevant(own: int, callees: str, returned: str, is_static: int, inputs_json
     inputs = ShapeInputs.from_json(inputs_json)
     return (own, callees, returned, bool(is_static), inputs.empty, inputs.void,
             tuple((r[0], r[1], r[2]) for r in inputs.returns),
-            tuple((s.kind, s.name, s.region, bool(s.cover), s.effects) for s in inputs.sites),
+            tuple((s.kind, s.name, s.region, bool(s.cover), s.effects, s.args)
+                  for s in inputs.sites),
             len(inputs.guards), len(inputs.logs), tuple(inputs.out_params))
 
 
@@ -220,12 +221,13 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
         marks = ",".join("?" * len(chunk))
         rows += conn.execute(
             f"SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
-            f"f.returned, f.has_error, f.shape_inputs, f.variant FROM functions f JOIN files ON "
-            f"files.id = f.file_id WHERE f.id IN ({marks}) ORDER BY f.id", chunk).fetchall()
-    for fid, name, file_id, static, path, own, callees, returned, _, _, variant in rows:
+            f"f.returned, f.has_error, f.shape_inputs, f.variant, f.callee_args FROM functions f "
+            f"JOIN files ON files.id = f.file_id WHERE f.id IN ({marks}) ORDER BY f.id",
+            chunk).fetchall()
+    for fid, name, file_id, static, path, own, callees, returned, _, _, variant, args in rows:
         graph.add_function(fid, name, file_id, not static or path.endswith(".h"), own,
                            json.loads(callees), json.loads(returned), arch_of(path),
-                           config_off(variant))
+                           config_off(variant), json.loads(args) if args != "[]" else None)
     in_cone = set(cone)
     fixed_shapes: dict[int, int] = {}
     _add_fixed_callees(index, graph, in_cone, fixed_shapes)
@@ -239,7 +241,7 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
     oracle = GraphOracle(graph, shapes)
     result = _ConeVerdicts()
     waiting = []
-    for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json, _) in enumerate(rows):
+    for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json, _, _) in enumerate(rows):
         verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
                                table, oracle.effects(file_id), oracle.shape(file_id),
                                bool(has_error))

@@ -14,11 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..facts import FunctionFacts, Region, ReturnKind, TargetKind
-from .primitives import Effect, PrimitiveTable
+from ..facts import (ARG_LOCAL, ARG_POINTER, MAX_PARAMS, FunctionFacts, Region, ReturnKind,
+                     TargetKind, param_of_arg)
+from .primitives import PARAM_SHIFT, Effect, PrimitiveTable
+from .reach import GIVEN_BACK, finished, merge_arguments
 
 # Call / write / return / branch row column positions (see misnomer.facts).
-C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0, C_ARG_BASE = range(7)
+C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0, C_ARG_BASE, C_ARGS, C_SOURCE = range(9)
 W_TARGET, W_BASE, W_KIND, W_OP, W_LINE, W_COL, W_REGION, W_BRANCH = range(8)
 R_KIND, R_TEXT, R_CALLEE, R_LINE, R_COL, R_REGION, R_BRANCH = range(7)
 (B_KIND, B_COND, B_LINE, B_COL, B_END, B_EXIT, B_VALUE, B_TEXT, B_ERROR, B_TOP, B_LOOP,
@@ -66,6 +68,7 @@ class Site:
     effects: int  # known effect bits (CALL sites: filled in from the call graph)
     base: str = ""  # the variable written through, or the first argument's variable
     pos: int = 0  # where it is, as position(line, column): orders changes within a line
+    args: str = ""  # CALL sites: where writes through each argument land (misnomer.facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,8 @@ class ShapeInputs:
 
     def to_json(self) -> str:
         return json.dumps([int(self.empty), int(self.void), self.returns,
-                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects, s.base, s.pos]
-                            for s in self.sites], self.guards, self.logs, self.out_params,
+                           [[s.kind, s.name, s.line, s.region, s.cover, s.effects, s.base, s.pos,
+                             s.args] for s in self.sites], self.guards, self.logs, self.out_params,
                            self.line], separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -106,11 +109,14 @@ class ShapeInputs:
 
 @dataclass(slots=True)
 class LocalSummary:
-    effects: Effect  # the function's own effects
+    effects: Effect  # the function's own effects (stored form: see misnomer.analysis.reach)
     returned: list[str]  # callees whose result is returned as is (their failure propagates)
     inputs: ShapeInputs
     evidence: list[Evidence] = field(default_factory=list)
     state_tests: list[bool] = field(default_factory=list)  # per arm: its condition reads state
+    # callee -> where writes through its arguments land, over all calls to it (only callees
+    # some argument of which is the caller's own: the rest reach elsewhere)
+    callee_args: dict[str, str] = field(default_factory=dict)
 
 
 def is_state_test(condition: str) -> bool:
@@ -125,10 +131,12 @@ def is_state_test(condition: str) -> bool:
 
 def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     """The local summary of one function."""
-    effects = 0
+    effects = 0  # working form (misnomer.analysis.reach): MUTATES is a change elsewhere
     evidence: list[Evidence] = []
-    raw_sites: list[tuple] = []  # (kind, name, line, region, arm, effects, base, column)
+    # (kind, name, line, region, arm, effects, base, column, argument codes)
+    raw_sites: list[tuple] = []
     pointer_params = {p.name for p in ff.params if p.name and p.is_pointer}
+    callee_args: dict[str, str] = {}
     subject = ff.params[0].name if ff.params else ""  # the object a method-like function is on
 
     # parameter -> writes through it: (line, text, region, arm, column)
@@ -149,6 +157,16 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
     balanced = {fam for fam, seen in families.items() if seen == 3}
     scratch = _scratch_calls(ff, table, {p.name for p in ff.params if p.name})
+    given_back, releases = _given_back(ff, table)
+    if given_back:
+        # nothing of these calls reaches the callers: not the acquirers, and not the releases
+        # when every call to them gives back what an acquirer took
+        dropped = given_back | {row[C_CALLEE] for row in ff.call_rows
+                                if (row[C_LINE], row[C_COL]) in releases}
+        dropped -= {row[C_CALLEE] for row in ff.call_rows
+                    if row[C_CALLEE] not in given_back and
+                    (row[C_LINE], row[C_COL]) not in releases}
+        callee_args.update(dict.fromkeys(dropped, GIVEN_BACK))
 
     returned: set[str] = set()
     real_calls = 0
@@ -163,10 +181,13 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 effects |= _MUTATES
                 evidence.append(Evidence("mutates", line, f"{callee}() (indirect; by its name)"))
                 raw_sites.append((INDIRECT, callee, line, region, arm, _MUTATES,
-                                  row[C_ARG_BASE] or "", col))
+                                  row[C_ARG_BASE] or "", col, ""))
             elif verdict & _UNKNOWN:
                 effects |= _UNKNOWN
             continue
+        if given_back and (callee in given_back or (line, col) in releases):
+            real_calls += 1
+            continue  # a reference or buffer taken and given back again here
         prim = lookup(callee)
         key = pair_key(callee) if balanced else None
         in_balanced = key is not None and key[0] in balanced
@@ -182,11 +203,18 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 evidence.append(Evidence("mutates", line, f"{callee}() takes a reference "
                                          "that is not given back here"))
                 raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES,
-                                  row[C_ARG_BASE] or "", col))
+                                  row[C_ARG_BASE] or "", col, ""))
                 continue
             if region & _RETURNED:
                 returned.add(callee)
-            raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or "", col))
+            args = row[C_ARGS]
+            if args:
+                known = callee_args.get(callee)
+                callee_args[callee] = args if known is None else merge_arguments(known, args)
+            elif callee in callee_args:
+                callee_args[callee] = ""
+            raw_sites.append((CALL, callee, line, region, arm, 0, row[C_ARG_BASE] or "", col,
+                              args))
             continue
         bits = int(prim.effects)
         if not bits:
@@ -207,15 +235,15 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                                          if key is None or key[1] else
                                          f"{callee}() releases what the caller took"))
                 raw_sites.append((UNBALANCED, callee, line, region, arm, _MUTATES,
-                                  row[C_ARG_BASE] or "", col))
+                                  row[C_ARG_BASE] or "", col, ""))
             continue
         if in_balanced and bits & _MUTATES and not bits & (_ALLOCATES | _FREES):
             continue  # a reference taken and dropped again
         if (line, col) in scratch:
             continue  # a scratch buffer allocated and freed again here: nothing leaves
-        if prim.writes_arg == 0:
-            target = None if region & _GLOBAL_ARG else _arg_target(row[C_ARG0], pointer_params)
-            if target == "local":
+        if prim.writes_arg is not None:
+            target = _arg_target(row[C_ARGS], prim.writes_arg, ff)
+            if target == ARG_LOCAL:
                 continue
             if target:
                 param_writes.setdefault(target, []).append((line, f"{callee}()", region, arm,
@@ -224,7 +252,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         if bits & _FREES and region & _ERROR and not bits & _ALLOCATES:
             # freeing on the error path: the cleanup of what this function allocated
             raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "",
-                              col))
+                              col, ""))
             continue
         if bits & _ALLOCATES:
             evidence.append(Evidence("allocates", line, f"{callee}()"))
@@ -234,7 +262,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             evidence.append(Evidence("mutates", line, f"{callee}()"))
         bits |= _MUTATES if bits & (_ALLOCATES | _FREES) else 0
         effects |= bits
-        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "", col))
+        raw_sites.append((PRIMITIVE, callee, line, region, arm, bits, row[C_ARG_BASE] or "", col,
+                          ""))
 
     assigned: set[str] = set()  # parameter targets written with `=` so far
     for row in sorted(ff.write_rows, key=lambda r: (r[W_LINE], r[W_COL])):
@@ -260,10 +289,11 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         what = "global" if kind == _GLOBAL else "through a pointer"
         evidence.append(Evidence("mutates", line, f"{target} {row[W_OP]} ... ({what})"))
         raw_sites.append((WRITE, target, line, row[W_REGION], row[W_BRANCH], _MUTATES, base,
-                          col))
+                          col, ""))
 
     # A pointer parameter that is only ever written is an out-parameter: C's second return.
     out_params = []
+    position_of = {p.name: i for i, p in enumerate(ff.params) if p.name}
     for name, writes in param_writes.items():
         if name in pointer_params and name not in param_reads and \
                 ff.param_uses.get(name, 1 << 30) <= len(writes):
@@ -272,14 +302,15 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             evidence.extend(Evidence("out_params", line, f"{text} (out-parameter {name})")
                             for line, text, _, _, _ in writes)
             continue
-        effects |= _MUTATES
+        k = position_of.get(name, MAX_PARAMS)
+        effects |= 1 << (PARAM_SHIFT + k) if k < MAX_PARAMS else _MUTATES
         for line, text, region, arm, col in writes:
             evidence.append(Evidence("mutates", line, f"{text} (through parameter {name})"))
-            raw_sites.append((WRITE, text, line, region, arm, _MUTATES, name, col))
+            raw_sites.append((WRITE, text, line, region, arm, _MUTATES, name, col, ""))
     if ff.asm:
         effects |= _MUTATES
         evidence.append(Evidence("mutates", ff.line, f"{ff.asm} inline assembly statement(s)"))
-        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES, "", 0))
+        raw_sites.append((WRITE, "asm", ff.line, 0, -1, _MUTATES, "", 0, ""))
 
     returns = []
     predicate = ff.return_kind == "bool"
@@ -312,7 +343,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 (b[B_VALUE] in _ENSURE_EXITS or b[B_VALUE] == _CONSTANT_KIND and
                  b[B_TEXT] == final_return) and not b[B_ERROR] and state_tests[i]],
         logs=logs, out_params=sorted(out_params), line=ff.line)
-    return LocalSummary(Effect(effects), sorted(returned), inputs, evidence, state_tests)
+    return LocalSummary(Effect(finished(effects)), sorted(returned), inputs, evidence,
+                        state_tests, {c: a for c, a in callee_args.items() if a})
 
 
 def position(line: int, column: int) -> int:
@@ -345,17 +377,19 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
     tested: dict[int, list[str]] = {}
     # the variables the changes inside each arm touch (an arm covers its changes as a block)
     touched: dict[int, set[str]] = {}
-    for _, _, line, _, arm, _, base, col in raw:
+    for _, _, line, _, arm, _, base, col, _ in raw:
         if base:
             for i, b in enumerate(branches):
                 if (b[B_LINE], b[B_COL]) <= (line, col) <= (b[B_END], b[B_END_COL]):
                     touched.setdefault(i, set()).add(base)
     sites = []
-    for kind, name, line, region, arm, bits, base, col in sorted(raw, key=lambda s: s[2]):
+    for kind, name, line, region, arm, bits, base, col, args in sorted(raw, key=lambda s: s[2]):
         cover = 0
         # An else-arm acts when the state does *not* hold: no guard.  Freeing under a null
         # test is a teardown's care, not an ensure.
+        # (in a loop, an arm that acts and leaves acts on the element a search found)
         if arm >= 0 and state_tests[arm] and branches[arm][B_KIND] == "then" and \
+                not (region & _LOOP and branches[arm][B_EXIT] in ("return", "break")) and \
                 _tests_absence(branches[arm][B_COND]) and \
                 not (bits & _FREES and not bits & _ALLOCATES) and \
                 touched.get(arm, set()).intersection(_tested(tested, branches, arm)):
@@ -365,7 +399,7 @@ def _sites(raw: list[tuple], branches: list[tuple], state_tests: list[bool],
             cover = next((branches[g][B_IF_LINE] for g in skips
                           if start <= branches[g][B_LINE] < line and
                           _loop_touches(raw, loop_lines, branches, g, start, tested)), 0)
-        sites.append(Site(kind, name, line, region, cover, bits, base, position(line, col)))
+        sites.append(Site(kind, name, line, region, cover, bits, base, position(line, col), args))
     return sites
 
 
@@ -378,7 +412,7 @@ def _loop_touches(raw: list[tuple], loop_lines: list[int], branches: list[tuple]
     """Do the changes after a `continue` test, in the same loop, touch what it reads?"""
     wanted = set(_tested(tested, branches, guard))
     after = branches[guard][B_LINE]
-    return any(base in wanted for _, _, line, region, _, _, base, _ in raw
+    return any(base in wanted for _, _, line, region, _, _, base, _, _ in raw
                if line > after and region & _LOOP and _loop_start(loop_lines, line) == start)
 
 
@@ -424,16 +458,41 @@ def _scratch_calls(ff: FunctionFacts, table: PrimitiveTable,
     return set(allocs[:n]) | set(frees[-n:]) if n else set()
 
 
-def _arg_target(arg0: str | None, pointer_params: set[str]) -> str | None:
-    """Where a write through the first argument lands: 'local', a parameter's name, or None
-    for anywhere else (an expression such as p->buf)."""
-    if not arg0:
-        return None
-    if arg0.startswith("&"):
-        return None if arg0[1:] in pointer_params else "local"
-    if arg0 in pointer_params:
-        return arg0
-    return "local"  # a local array or buffer, or a by-value parameter
+_ACQUIRES = re.compile(r"(?:^|_)(?:get|find|lookup|alloc|zalloc|create|new|acquire|hold|grab|"
+                       r"ref|clone|dup|search|open)(?:_|$)")
+
+
+def _given_back(ff: FunctionFacts, table: PrimitiveTable) -> tuple[set[str], set[tuple]]:
+    """Callees whose result this function gives back on its main path (`dev = bus_find_device
+    (..); ..; put_device(dev);`), and the (line, column) of those releases: a reference taken
+    and dropped again, a buffer made and destroyed, is no effect on the callers.  Only a
+    callee named to take something counts (`x = skb_dequeue(q); skb_free(x);` consumes an
+    element of a queue), and only when one release is unconditional (a function that gives
+    back what it found only when it does not match hands the rest to its caller), and not
+    when the function returns what it holds."""
+    given: set[str] = set()
+    candidates = []
+    returned = {r[R_TEXT] for r in ff.return_rows}
+    for row in ff.call_rows:
+        source = row[C_SOURCE]
+        if source and not row[C_REGION] & _ERROR and _ACQUIRES.search(source) and \
+                row[C_ARG0] not in returned:
+            prim = table.lookup(source)
+            if prim is None or prim.effects & (_MUTATES | _ALLOCATES):
+                candidates.append((source, row[C_LINE], row[C_COL]))
+                if not row[C_REGION] & _CONDITIONAL:
+                    given.add(source)
+    return given, {(line, col) for source, line, col in candidates if source in given}
+
+
+def _arg_target(args: str, k: int, ff: FunctionFacts) -> str | None:
+    """Where a write through argument ``k`` lands: ARG_LOCAL, a parameter's name, or None for
+    anywhere else."""
+    code = args[k] if k < len(args) else None
+    if code == ARG_LOCAL or code == ARG_POINTER:
+        return ARG_LOCAL  # (a local pointer: usually the buffer this function set up)
+    index = param_of_arg(code) if code else -1
+    return ff.params[index].name if 0 <= index < len(ff.params) else None
 
 
 __all__ = ["Site", "Evidence", "ShapeInputs", "LocalSummary", "summarize", "is_state_test",

@@ -24,8 +24,12 @@ class Effect(IntFlag):
     UNKNOWN = 32  # depends on a callee whose effects nobody knows
     CAN_FAIL = 64
     OUT_PARAMS = 128  # writes results through out-parameters
+    # its state changes all land in memory its pointer parameters point to (which ones: the
+    # bits from PARAM_SHIFT up), so a caller passing its own locals there changes nothing
+    PARAMS_ONLY = 256
 
 
+PARAM_SHIFT = 16  # effect bits from here up: the pointer parameters written through, by position
 STATE_CHANGES = Effect.MUTATES | Effect.ALLOCATES | Effect.FREES
 _NAMED_EFFECTS = {"mutates": Effect.MUTATES, "allocates": Effect.ALLOCATES,
                   "frees": Effect.FREES, "locks": Effect.LOCKS, "logs": Effect.LOGS,
@@ -93,6 +97,10 @@ class PrimitiveTable:
         self._pairs: dict[str, tuple[object, bool] | None] = {}
         blob = json.dumps(sources, sort_keys=True, default=str).encode()
         self.fingerprint = hashlib.sha1(blob).hexdigest()
+
+    def argument_free(self) -> frozenset[str]:
+        """Names of the primitives that write through none of their arguments."""
+        return frozenset(name for name, prim in self.exact.items() if prim.writes_arg is None)
 
     def lookup(self, name: str) -> Primitive | None:
         if name in self.exact:

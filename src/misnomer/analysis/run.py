@@ -24,12 +24,14 @@ def build_graph(index: Index, table: PrimitiveTable) -> CallGraph:
     graph = CallGraph(table)
     rows = index.conn.execute(
         "SELECT f.id, f.name, f.file_id, f.is_static, files.path, f.own_effects, f.callees, "
-        "f.returned, f.variant FROM functions f JOIN files ON files.id = f.file_id ORDER BY f.id")
+        "f.returned, f.variant, f.callee_args FROM functions f JOIN files ON "
+        "files.id = f.file_id ORDER BY f.id")
     loads = json.loads
-    for fid, name, file_id, is_static, path, own, callees_json, returned, variant in rows:
+    for fid, name, file_id, is_static, path, own, callees_json, returned, variant, args in rows:
         graph.add_function(fid, name, file_id, not is_static or path.endswith(".h"), own,
                            loads(callees_json), loads(returned) if returned != "[]" else [],
-                           arch_of(path), config_off(variant))
+                           arch_of(path), config_off(variant),
+                           loads(args) if args != "[]" else None)
     for _ in range(_MACRO_DEPTH):
         missing = graph.unresolved_names()
         added = False
@@ -68,7 +70,7 @@ class GraphOracle:
         self.shapes = shapes  # node -> shape code (0: not decided yet)
 
     def effects(self, file_id: int):
-        return lambda name: self.graph.effects_of_call(name, file_id)
+        return lambda name, args=None: self.graph.effects_of_call(name, file_id, args)
 
     def shape(self, file_id: int):
         def callee_shape(name: str) -> Shape | None:
@@ -172,6 +174,8 @@ def compose(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes
 def _store(index: Index, graph: CallGraph, shapes: bytearray, confidence: array,
            count: int) -> None:
     conn = index.conn
+    # the callers aggregation sorts millions of rows: on disk, not beside the call graph
+    conn.execute("PRAGMA temp_store=FILE")
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("DELETE FROM analysis")
@@ -199,4 +203,6 @@ def _store(index: Index, graph: CallGraph, shapes: bytearray, confidence: array,
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("COMMIT")

@@ -56,7 +56,8 @@ _SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
     ReturnKind.SUCCESS.value, ReturnKind.FAILURE.value, ReturnKind.CONSTANT.value,
     ReturnKind.CALL.value, ReturnKind.VALUE.value, ReturnKind.BOOL.value)
 
-CalleeEffects = Callable[[str], Effect]
+# callee name, and where writes through each argument land (None: elsewhere) -> its effects
+CalleeEffects = Callable[..., Effect]
 CalleeShape = Callable[[str], "Shape | None"]
 
 
@@ -70,7 +71,7 @@ def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: Primiti
         if s.region & _ERROR:
             continue
         if s.kind == CALL:
-            bits = callee_effects(s.name)
+            bits = callee_effects(s.name, s.args)
             if bits & _STATE:
                 main.append(Site(s.kind, s.name, s.line, s.region, s.cover, int(bits), s.base,
                                  s.pos))
@@ -155,7 +156,8 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
     # the change touches what the test reads.  Tearing down a cache on the way out
     # (`if (modifiable) { invalidate_raw_data(); return 0; }`) does not make the work happen.
     for guard, variables, guard_end, guard_start in inputs.guards:
-        inside = [s for s in acting if guard_start <= s.pos < guard_end]
+        # (a call to an ensure-shaped function inside the arm may well act: no guard either)
+        inside = [s for s in main if guard_start <= s.pos < guard_end]
         if not all(s.effects & _FREES and not s.effects & _ALLOCATES for s in inside):
             continue
         after = [s for s in acting if s not in inside] if inside else acting

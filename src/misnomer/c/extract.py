@@ -15,6 +15,8 @@ from bisect import bisect_right
 from operator import attrgetter
 
 from ..facts import ExitKind, FunctionFacts, Param, Region, ReturnKind, TargetKind
+from .arguments import (BY_VALUE, LOCAL_ARRAY, LOCAL_POINTER, POINTER_PARAM, argument_codes,
+                        split_arguments)
 from .expressions import classify_lvalue, classify_return, collapse, normalize_condition
 from .params import parse_params, return_kind_of
 from .rewrite import DefinedName
@@ -32,6 +34,9 @@ _ASSIGN_OP_RE = re.compile(rb"\s*(<<=|>>=|[-+*/%&|^]?=)")
 _ARG0_RE = re.compile(rb"\s*\(\s*(&?\s*[A-Za-z_]\w*)\s*[,)]")
 _ARG_BASE_RE = re.compile(rb"\s*\(\s*[&*(\s]*([A-Za-z_]\w*)")
 _WORD_RE = re.compile(rb"[A-Za-z_]\w*")
+# callees that give back what another call took: a reference, memory, a registration
+_RELEASE_RE = re.compile(r"(?:^|_)(?:put|release|free|destroy|unref|deref|unget|unpin|unhold|"
+                         r"unreference)(?:_|$)")
 _WS = re.compile(r"\s+")
 _START = attrgetter("start_byte")
 _IDENT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -108,8 +113,10 @@ class FileExtractor:
     from; ``original`` (same length) is used for text shown to users."""
 
     def __init__(self, src: bytes, original: bytes, tree: Tree,
-                 defined: dict[int, DefinedName]) -> None:
+                 defined: dict[int, DefinedName],
+                 argument_free: frozenset[str] = frozenset()) -> None:
         self.src = src
+        self.argument_free = argument_free
         self.original = original
         self.tree = tree
         self.defined = defined
@@ -247,10 +254,15 @@ class FileExtractor:
         for fi, _, n in self._owned(caps.get("array", [])):
             self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
         self.locals: list[set[bytes]] = [set() for _ in facts]
+        local_pointers: list[set[bytes]] = [set() for _ in facts]
         for fi, _, n in self._owned(caps.get("local", [])):
             m = _DECLARED_NAME_RE.match(src, n.start_byte, n.end_byte)
             if m:
                 self.locals[fi].add(m.group(1))
+                if b"*" in src[n.start_byte:m.start(1)]:
+                    local_pointers[fi].add(m.group(1))
+        self.arg_names = [_argument_names(f, self.locals[fi], local_pointers[fi],
+                                          self.arrays[fi]) for fi, f in enumerate(facts)]
         return facts
 
     def _describe(self, ff: FunctionFacts, fnode: Node, name_node: Node, params_node: Node,
@@ -509,6 +521,7 @@ class FileExtractor:
         global_names = self.globals
         arg0_match = _ARG0_RE.match
         base_match = _ARG_BASE_RE.match
+        argument_free = self.argument_free
         for fi, k, n in self._owned(nodes):
             start, end = starts[k], n.end_byte
             arm = arms[k]
@@ -536,7 +549,22 @@ class FileExtractor:
             m = base_match(src, end)
             base = m.group(1).decode("utf-8", "replace") if m else None
             line, col = lines.at(start)
-            facts[fi].call_rows.append((callee, line, col, r, arm, first, base))
+            args = "" if r & _INDIRECT or callee in argument_free else \
+                argument_codes(split_arguments(src, end), self.arg_names[fi])
+            source = None
+            if first and first[0] != "&" and _RELEASE_RE.search(callee):
+                source = self._assigned_from(first, self.fstarts[fi], start)
+            facts[fi].call_rows.append((callee, line, col, r, arm, first, base, args, source))
+
+    def _assigned_from(self, var: str, begin: int, end: int) -> str | None:
+        """The function whose result ``var`` was last assigned before ``end`` (`var =
+        foo(...)`, a cast allowed), when it is a plain call."""
+        found = None
+        pattern = re.compile(rb"(?<![\w$.>])" + re.escape(var.encode()) +
+                             rb"\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(")
+        for m in pattern.finditer(self.src, begin, end):
+            found = m.group(1)
+        return found.decode("ascii", "replace") if found is not None else None
 
     def _writes(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -648,10 +676,14 @@ class FileExtractor:
             wanted = {row[1] for row in ff.write_rows if row[1] in pointers}
             wanted.update(row[5] for row in ff.call_rows if row[5] in pointers)
             for name in wanted:
+                body = src[self.fstarts[fi]:self.fends[fi]]
                 # a whole word that is not a field name (f->len, s.len)
                 pattern = rb"(?<![\w$.])(?<!->)" + name.encode() + rb"(?![\w$])"
-                uses = len(re.findall(pattern, src[self.fstarts[fi]:self.fends[fi]]))
-                ff.param_uses[name] = max(0, uses - 1)  # minus the declaration
+                uses = len(re.findall(pattern, body))
+                # `if (port) *port = p;`: an optional out-parameter's test is not a read
+                tests = len(re.findall(rb"(?:\bif\s*\(|&&|\|\|)\s*!?\s*" + name.encode() +
+                                       rb"\s*(?:\)|&&|\|\||[!=]=\s*NULL\b)", body))
+                ff.param_uses[name] = max(0, uses - tests - 1)  # minus the declaration
 
     def _variants(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -670,6 +702,19 @@ class FileExtractor:
                 ff.variant = f"{head} (#else)"
             elif not _is_include_guard(self.original, node):
                 ff.variant = _first_line(self.original, node)
+
+
+def _argument_names(ff: FunctionFacts, locals_: set[bytes], pointers: set[bytes],
+                    arrays: set[str]) -> dict[bytes, tuple[int, int]]:
+    """The function's names an argument may start from, with their kind (see
+    misnomer.c.arguments) and, for parameters, their position."""
+    names = {name: (LOCAL_POINTER if name in pointers else BY_VALUE, -1) for name in locals_}
+    for name in arrays:
+        names[name.encode()] = (LOCAL_ARRAY, -1)
+    for i, p in enumerate(ff.params):
+        if p.name:
+            names[p.name.encode()] = (POINTER_PARAM, i) if p.is_pointer else (BY_VALUE, i)
+    return names
 
 
 def _outermost(nodes: list[Node]) -> list[Node]:

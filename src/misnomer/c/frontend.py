@@ -43,9 +43,13 @@ def analysis_fingerprint() -> str:
 class CFrontEnd:
     """Holds what is compiled once per process: the parser, the query, the rewriter."""
 
-    def __init__(self, knowledge: MacroKnowledge) -> None:
+    def __init__(self, knowledge: MacroKnowledge,
+                 argument_free: frozenset[str] = frozenset()) -> None:
+        """``argument_free``: callees whose arguments need not be read (primitives that write
+        through none of them: likely(), pr_err(), ...), to save the time."""
         self.rewriter = Rewriter(knowledge)
         self.parser = new_parser()
+        self.argument_free = argument_free
 
     def facts(self, data: bytes) -> FileFacts:
         macros = scan_defines(data)
@@ -54,5 +58,5 @@ class CFrontEnd:
             return FileFacts([], macros, parsed=False)
         src, defined = self.rewriter.rewrite(data)
         tree = self.parser.parse(src)
-        functions = FileExtractor(src, data, tree, defined).functions()
+        functions = FileExtractor(src, data, tree, defined, self.argument_free).functions()
         return FileFacts(functions, macros, parsed=True, has_errors=tree.root_node.has_error)

@@ -6,7 +6,7 @@ another version is refused with a message saying how to rebuild it.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS functions (
     own_effects INTEGER NOT NULL,          -- effect bits of the body alone
     callees     TEXT NOT NULL,             -- JSON: distinct names called directly
     returned    TEXT NOT NULL,             -- JSON: callees whose result is returned as is
-    shape_inputs TEXT NOT NULL             -- JSON: misnomer.analysis.local.ShapeInputs
+    shape_inputs TEXT NOT NULL,            -- JSON: misnomer.analysis.local.ShapeInputs
+    callee_args TEXT NOT NULL              -- JSON, aligned with callees: where writes through
+                                           -- each argument land (misnomer.facts.Call.args)
 );
 
 -- #defines with their location (macros of generated register headers only when asked).
@@ -125,9 +127,10 @@ SELECT f.id, f.name, files.path AS file, f.line, a.shape, a.confidence,
        (a.effects & 1) != 0 AS mutates, (a.effects & 2) != 0 AS allocates,
        (a.effects & 4) != 0 AS frees, (a.effects & 8) != 0 AS locks,
        (a.effects & 16) != 0 AS logs, (a.effects & 64) != 0 AS can_fail,
-       (a.effects & 128) != 0 AS out_params, (a.effects & 32) != 0 AS unknown_callees
+       (a.effects & 128) != 0 AS out_params, (a.effects & 32) != 0 AS unknown_callees,
+       (a.effects & 256) != 0 AS mutates_only_through_params
 FROM functions f JOIN files ON files.id = f.file_id LEFT JOIN analysis a ON a.function_id = f.id;
 """
 
 EFFECT_BITS = {"mutates": 1, "allocates": 2, "frees": 4, "locks": 8, "logs": 16,
-               "unknown": 32, "can_fail": 64, "out_params": 128}
+               "unknown": 32, "can_fail": 64, "out_params": 128, "params_only": 256}

@@ -62,8 +62,8 @@ def init(root: str, max_bytes: int, all_macros: bool, knowledge: MacroKnowledge 
     _state.max_bytes = max_bytes
     _state.all_macros = all_macros
     if knowledge is not None:
-        _state.front = CFrontEnd(knowledge)
         _state.table = PrimitiveTable(primitives_extra)
+        _state.front = CFrontEnd(knowledge, _state.table.argument_free())
 
 
 def _read(path: str) -> tuple[bytes | None, FileResult | None, os.stat_result | None]:
@@ -137,12 +137,14 @@ def parse(path: str) -> FileResult:
         local = summarize(ff, table)
         if ff.has_error:
             result.error_functions += 1
+        callees = sorted({r[0] for r in ff.call_rows if not r[3] & _INDIRECT})
+        args = [local.callee_args.get(c, "") for c in callees] if local.callee_args else None
         rows.append((
             ff.name, ff.line, ff.column, ff.start_line, ff.end_line, int(ff.is_static),
             int(ff.is_inline), int(ff.is_exported), ff.return_type, ff.return_kind, ff.signature,
             int(ff.has_error), ff.variant, ff.defined_by, int(ff.is_callback), int(local.effects),
-            _JSON(sorted({r[0] for r in ff.call_rows if not r[3] & _INDIRECT})),
-            _JSON(local.returned), local.inputs.to_json()))
+            _JSON(callees), _JSON(local.returned), local.inputs.to_json(),
+            _JSON(args) if args else "[]"))
     return result
 
 

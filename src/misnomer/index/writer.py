@@ -179,8 +179,8 @@ class Writer:
         c.executemany(
             "INSERT INTO functions(id, file_id, name, line, column, start_line, end_line, "
             "is_static, is_inline, is_exported, return_type, return_kind, signature, has_error, "
-            "variant, defined_by, is_callback, own_effects, callees, returned, shape_inputs) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", functions)
+            "variant, defined_by, is_callback, own_effects, callees, returned, shape_inputs, "
+            f"callee_args) VALUES ({', '.join('?' * 22)})", functions)
         c.executemany("INSERT INTO macros(file_id, name, line, column, params, body) "
                       "VALUES (?, ?, ?, ?, ?, ?)", macros)
         c.executemany("INSERT INTO macro_hints(file_id, name, params, body) VALUES (?, ?, ?, ?)",

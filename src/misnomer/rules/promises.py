@@ -77,7 +77,7 @@ def _only_direct_writes(fn: FunctionView, ctx: CheckContext) -> str:
                 if _counts(site.name, ctx.source_line(fn.file, site.line)):
                     return ""  # `map |= bit`, `used -= n`: handing an id or a quota back
                 written.append(site.name)
-        elif (site.effects or int(effects_of(site.name))) & Effect.MUTATES:
+        elif (site.effects or int(effects_of(site.name, site.args or None))) & Effect.MUTATES:
             return ""
     if not written:
         return ""
