@@ -333,12 +333,14 @@ def test_sibling_names_are_distinct_and_deterministic():
 
 # --- MN101 in detail -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["cache_init", "cache_sync", "cache_refresh_store"])
+@pytest.mark.parametrize("name", ["cache_init", "cache_sync", "cache_refresh_store",
+                                  "cache_hw_reload", "cache_try_reload", "cache_flush_checked"])
 def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
     """The near misses of conditional_action.c have the shape MN101 looks for, so what spares
-    them is their name: 'init' does not promise to act every time (Linux makes init functions
-    idempotent), cache_sync is named by the ops table it is installed in, and a _store is named
-    by its sysfs attribute."""
+    them is their name or their test: 'init' does not promise to act every time (Linux makes
+    init functions idempotent), cache_sync is named by the ops table it is installed in, a
+    _store is named by its sysfs attribute, 'try' hedges; a test of the chip's type is a
+    feature gate and a failed assertion no work found done."""
     result = checked("conditional_action")
     [definition] = explain_json(result.root / ".misnomer" / "index.db", name)["definitions"]
     assert definition["shape"] == "ensure"

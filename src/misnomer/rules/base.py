@@ -61,6 +61,7 @@ class CheckContext:
     oracle: IndexOracle = field(init=False)
     _inputs: dict[int, tuple] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
+    _return_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
@@ -81,6 +82,25 @@ class CheckContext:
                 lines = []
             self._lines[path] = lines
         return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def return_kinds(self, directory: str, promise: str) -> dict[str, int]:
+        """How the functions of one directory (its own files) whose verb makes ``promise``
+        return: return kind -> count.  A subsystem's own convention (AMD display code returns
+        bool from its actions) is read off this."""
+        key = f"{directory}\0{promise}"
+        counts = self._return_kinds.get(key)
+        if counts is None:
+            counts = {}
+            pattern = f"{directory}/%" if directory else "%"
+            for name, path, kind in self.index.conn.execute(
+                    "SELECT f.name, files.path, f.return_kind FROM functions f JOIN files ON "
+                    "files.id = f.file_id WHERE files.path LIKE ? AND files.path NOT LIKE ?",
+                    (pattern, pattern + "/%")):
+                verb = self.lexicon.parse(name, directory).verb
+                if verb is not None and self.vocab.promises(verb, promise):
+                    counts[kind] = counts.get(kind, 0) + 1
+            self._return_kinds[key] = counts
+        return counts
 
     def entry(self, fn: FunctionView) -> VerbEntry | None:
         return self.lexicon.entry(fn.verb) if fn.verb else None

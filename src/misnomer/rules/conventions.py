@@ -8,6 +8,7 @@ Applied to functions other files can call (non-static, or in headers) by default
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
 from ..findings import Evidence, Finding, Rule
@@ -23,7 +24,8 @@ RETURN_CONVENTION = Rule(
         "function named as a predicate (is, has, can, ...) return a boolean.  Mixing them up "
         "turns `if (foo_init(x))` and `if (foo_is_ready(x))` into opposite tests.  Only the "
         "public interface is checked: exported functions and non-static ones defined outside "
-        "headers."),
+        "headers.  A directory that keeps a convention of its own (30% or more of its action "
+        "names return bool, or of its predicates return int) is left alone."),
     bad_example=(
         "bool port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn false;\n"
         "\tlist_add(&p->node, &ports);\n\treturn true;\n}\n"),
@@ -32,6 +34,11 @@ RETURN_CONVENTION = Rule(
         "\tlist_add(&p->node, &ports);\n\treturn 0;\n}\n"))
 
 RULES = [RETURN_CONVENTION]
+
+# A directory whose functions with action (predicate) names return bool (int) this often has a
+# convention of its own; the coding style's rule is not what its readers expect there.
+LOCAL_CONVENTION = 0.3
+LOCAL_CONVENTION_MIN = 10
 
 
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
@@ -56,5 +63,10 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             evidence = [Evidence(fn.file, r[3], f"return {r[2]}") for r in codes[:3]]
     if problem is None:
         return
+    wanted, unwanted = ("imperative", "bool") if fn.return_kind == "bool" else ("predicate", "int")
+    counts = ctx.return_kinds(posixpath.dirname(fn.file), wanted)
+    total = sum(counts.values())
+    if total >= LOCAL_CONVENTION_MIN and counts.get(unwanted, 0) / total >= LOCAL_CONVENTION:
+        return  # the subsystem's own convention, kept throughout its files
     yield ctx.finding(RETURN_CONVENTION, fn, RETURN_CONVENTION.message.format(
         name=fn.name, problem=problem), evidence, fn.confidence)

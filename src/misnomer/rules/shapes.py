@@ -142,8 +142,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     found = False
     if fn.shape == "ensure" and vocab.promises(verb, "unconditional_action") and \
             not fn.named_by_framework and (few or rest.share("ensure") < ENSURE_TOLERATED) and \
-            not {"if_needed", "maybe", "try"} & set(fn.parts.qualifiers) and \
-            _tests_goal_state(fn, ctx):
+            not _hedged(fn) and _tests_goal_state(fn, ctx):
         tree = "" if few else f"; in this tree '{verb}' is {meaning(entry, 'action')}"
         yield ctx.finding(CONDITIONAL_ACTION, fn, CONDITIONAL_ACTION.message.format(
             name=fn.name, verb=verb) + tree, ctx.reasons(fn) + lex,
@@ -213,8 +212,16 @@ _ERROR_STATE = re.compile(r"err|fail|dead|abort|broken|shutdown|unplug|remov|sur
                           r"dying|exiting|closing", re.I)
 _IF_CONDITION = re.compile(r"\bif\s*\((.*)")
 _HINT = re.compile(r"^\s*(?:likely|unlikely)\s*\(")
-_ASSERTION = re.compile(r"^\s*!?\s*(?:unlikely\s*\(\s*)?(?:WARN|BUG|WARN_ON|WARN_ON_ONCE|"
-                        r"WARN_ONCE|BUG_ON|XFS_IS_CORRUPT|DEBUG_NET_WARN_ON_ONCE)\s*\(")
+_ASSERTION = re.compile(r"^\s*!?\s*(?:unlikely\s*\(\s*)?(?:\w*_)?(?:WARN|BUG|WARN_ON|WARN_ON_ONCE|"
+                        r"WARN_ONCE|BUG_ON|IS_CORRUPT|WARN_ON_ONCE)\w*\s*\(")
+# what a feature gate or a dispatch on the kind of device reads: which hardware, model,
+# revision or role this is -- a fact about the object, not whether the work is done
+# (not a version or generation count: `if (c->gen == gen) return 0;` finds the work done)
+_IDENTITY = re.compile(r"(?:^|_)(?:type|chip|chiptype|chip_id|model|rev|revision|family|variant|"
+                       r"role|quirks?|caps?|capabilit(?:y|ies)|features?|supported|supports?|"
+                       r"ino|platform|board|machine|cpu_has|has_feature|capable)(?:_|$)|"
+                       r"^(?:is|has)_?[a-z]*\d", re.I)
+_WORDS = re.compile(r"[A-Za-z_]\w*")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
 
@@ -243,6 +250,8 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         condition = condition[hint.end():]
     if _ERROR_STATE.search(" ".join(re.findall(r"[a-z_]\w*", condition))):
         return False
+    if any(_IDENTITY.search(_last_word(w)) for w in _WORDS.findall(condition)):
+        return False  # `if (ice_is_e810(hw))`, `if (dwc->role == HOST)`: a gate, not a goal
     if not (condition.lstrip().startswith("!") and not condition.lstrip().startswith("!=")
             or _ABSENT.search(condition)):
         return True
@@ -250,6 +259,24 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     tested = condition.replace(" ", "")
     return any(s.kind == "write" and s.name.replace(" ", "") in tested
                for s in verdict.main_sites)
+
+
+def _last_word(identifier: str) -> str:
+    """`ice_is_e810` -> `is_e810`; `ChipType` -> `chiptype`; `sb_root` -> `sb_root`: the words
+    that say what an identifier is about (a prefix such as `ice_` aside)."""
+    low = identifier.lower()
+    at = max(low.rfind("_is_"), low.rfind("_has_"))
+    return low[at + 1:] if at >= 0 else low
+
+
+def _hedged(fn: FunctionView) -> bool:
+    """Does the name already say the work may not happen: `maybe_`, `try_`, `_if_needed`,
+    wherever the hedge stands (`ceph_con_v1_try_write`)?"""
+    if {"if_needed", "maybe", "try"} & set(fn.parts.qualifiers):
+        return True
+    words = fn.parts.words
+    verb_at = len(words) - 1 - words[::-1].index(fn.verb) if fn.verb in words else -1
+    return verb_at > 0 and words[verb_at - 1] in ("try", "maybe", "lazy", "lazily")
 
 
 def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
