@@ -494,3 +494,10 @@ def test_an_optional_out_parameter_tested_for_null_is_still_an_out_parameter(idi
     d = idioms.definition("blob_find_crc")
     assert (d["shape"], on(d)) == ("query", {"out_params"})
     assert texts(d, "out_params") == ["*where (out-parameter where)"]
+
+
+def test_out_parameters_read_back_after_the_function_wrote_them(idioms):
+    d = idioms.definition("blob_span")
+    assert (d["shape"], "mutates" in on(d), "out_params" in on(d)) == ("query", False, True)
+    grow = idioms.definition("blob_grow_span")
+    assert "mutates" in on(grow) and "out_params" not in on(grow)

@@ -444,7 +444,8 @@ def test_loops_labels_gotos_asm(demo):
 def test_params_and_param_uses(demo):
     assert demo.params == [Param("d", "struct dev *", True), Param("n", "int", False),
                            Param("out", "int *", True)]
-    assert demo.param_uses["out"] == 1  # written once, used nowhere else
+    # written once, used nowhere else: its first use is a plain store, so no use is a read
+    assert demo.param_uses["out"] == 0
     assert demo.param_uses["d"] > 10
 
 
@@ -586,9 +587,13 @@ def test_returned_indirect_call():
 def test_out_parameter_uses():
     f = idiom("out_params.c", "blob_get_len")
     assert [(w.target, w.base, w.kind) for w in f.writes] == [("*len", "len", TargetKind.PARAM)]
-    assert f.param_uses == {"len": 1}
+    assert f.param_uses == {"len": 0}  # its first use is a plain store: no use reads it
     bump = idiom("out_params.c", "blob_bump_len")
-    assert bump.param_uses == {"len": 2}  # read as well as written: in-out
+    assert bump.param_uses == {"len": 2}  # `*len = *len + ...`: read as well as written
+    span = idiom("out_params.c", "blob_span")  # stored first, then read back
+    assert span.param_uses == {"start": 0, "end": 0}
+    grow = idiom("out_params.c", "blob_grow_span")  # read first: in-out
+    assert grow.param_uses == {"end": 2}
 
 
 def test_lock_calls_first_argument_through_a_field_is_not_a_plain_name():

@@ -53,6 +53,19 @@ def test_scan_defines_joins_continuation_lines_and_counts_lines_after_them():
     assert rows[-1][1] == 18
 
 
+def test_scan_defines_reads_on_through_a_comment_that_spans_lines():
+    """C removes comments before it ends a directive: a block comment inside a macro body may
+    span lines without backslashes, and the body goes on after it.  An unterminated comment
+    ends the body at the line's end, as before."""
+    src = (b"#define pack(buf, v) ({ int w = (v); /* at most\n * one byte */ \\\n"
+           b"\t__pack((buf), w); })\n"
+           b"#define ONE 1 /* unterminated\nint x;\n#define two(y) dbl(y)\n")
+    rows = scan_defines(src)
+    assert rows[0] == ("pack", 1, 1, "(buf, v)",
+                       "({ int w = (v); /* at most * one byte */ __pack((buf), w); })")
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("ONE", 4, "1"), ("two", 6, "dbl(y)")]
+
+
 def test_scan_defines_empty_body_and_object_like_truncation():
     long_value = b"1 + " * 100 + b"1"
     rows = scan_defines(b"#define __idiom_user\n#define BIG (" + long_value + b")\n")

@@ -237,7 +237,8 @@ class FunctionFacts:
     gotos: int = 0
     asm: int = 0  # inline assembly statements
     # occurrences in the body of each pointer parameter that is written through or passed
-    # first to a call (what tells an out-parameter from an in-out one)
+    # first to a call (what tells an out-parameter from an in-out one); 0 when its first use
+    # is a plain store through it, so that later uses read back what the function wrote
     param_uses: dict[str, int] = field(default_factory=dict)
     # installed in an operations table of its file (`.free = foo_free`): the name is dictated
     is_callback: bool = False

@@ -683,7 +683,8 @@ class FileExtractor:
                 # `if (port) *port = p;`: an optional out-parameter's test is not a read
                 tests = len(re.findall(rb"(?:\bif\s*\(|&&|\|\|)\s*!?\s*" + name.encode() +
                                        rb"\s*(?:\)|&&|\|\||[!=]=\s*NULL\b)", body))
-                ff.param_uses[name] = max(0, uses - tests - 1)  # minus the declaration
+                ff.param_uses[name] = 0 if _written_first(body, pattern, name) else \
+                    max(0, uses - tests - 1)  # minus the declaration
 
     def _variants(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -702,6 +703,30 @@ class FileExtractor:
                 ff.variant = f"{head} (#else)"
             elif not _is_include_guard(self.original, node):
                 ff.variant = _first_line(self.original, node)
+
+
+_PLAIN_STORE_RE = re.compile(rb"\s*(?:\[[^\]=;]*\]\s*)?=(?!=)([^;]*)")
+
+
+def _written_first(body: bytes, pattern: bytes, name: str) -> bool:
+    """Is a pointer parameter's first use in the body (after its declaration) a plain store
+    through it (`*len = n;`, `buf[0] = c;`) whose value does not read it?  Reads after that
+    read back what the function itself wrote: C's second return value all the same."""
+    uses = re.finditer(pattern, body)
+    if next(uses, None) is None:
+        return False  # (the declaration)
+    first = next(uses, None)
+    if first is None or body[first.start() - 1:first.start()] not in (b"*", b"(", b" ", b"\t"):
+        return False
+    if not body[:first.start()].rstrip(b" \t\r\n(").endswith((b"*", b";", b"{", b"}", b")")):
+        return False  # not the start of a statement
+    m = _PLAIN_STORE_RE.match(body, first.end())
+    if m is None:
+        return False
+    if body[first.start() - 1:first.start()] != b"*" and not \
+            body[first.end():m.start(1)].lstrip().startswith(b"["):
+        return False  # `len = 0` rebinds the parameter itself
+    return re.search(pattern, m.group(1)) is None
 
 
 def _argument_names(ff: FunctionFacts, locals_: set[bytes], pointers: set[bytes],

@@ -22,8 +22,11 @@ from ..resources import load_toml
 # `#define NAME(params) body` with backslash-continued lines.  No `^` anchor: sre scans for the
 # literal '#' much faster than it checks line starts; the few false hits (a '#define' inside a
 # string or comment) are harmless.
+# (a block comment inside the body may span lines without backslashes: C removes comments
+# before it ends the directive)
 DEFINE_RE = re.compile(
-    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?((?:[^\n\\]|\\[^\n]|\\\r?\n)*)"
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?"
+    rb"((?:[^\n\\/]|/(?!\*)|/\*(?:[^*]|\*(?!/))*\*/|\\[^\n]|\\\r?\n)*)"
 )
 _WS_RE = re.compile(rb"\s+")
 _OBJECT_BODY_CHARS = 160  # enough to show a constant's value

@@ -24,8 +24,10 @@ RETURN_CONVENTION = Rule(
         "function named as a predicate (is, has, can, ...) return a boolean.  Mixing them up "
         "turns `if (foo_init(x))` and `if (foo_is_ready(x))` into opposite tests.  Only the "
         "public interface is checked: exported functions and non-static ones defined outside "
-        "headers.  A directory that keeps a convention of its own (30% or more of its action "
-        "names return bool, or of its predicates return int) is left alone."),
+        "headers.  As the style says, a function returning the result of a computation (`return "
+        "!list_empty(&q->items);`) rather than success is exempt; so is a directory that keeps "
+        "a convention of its own (30% or more of its action names return bool, or of its "
+        "predicates return int)."),
     bad_example=(
         "bool port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn false;\n"
         "\tlist_add(&p->node, &ports);\n\treturn true;\n}\n"),
@@ -41,6 +43,14 @@ LOCAL_CONVENTION = 0.3
 LOCAL_CONVENTION_MIN = 10
 
 
+def _computes_result(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does the function return a computed truth value (`return !list_empty(..)`, `return
+    was_armed;`) rather than only `true`/`false` for success?  Section 16 exempts "functions
+    whose return value is the actual result of a computation"."""
+    inputs, _ = ctx.verdict(fn)
+    return any(kind not in ("success", "failure", "constant") for kind, *_ in inputs.returns)
+
+
 def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
     # the public interface: exported, or non-static outside headers (not static inlines)
@@ -52,7 +62,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     problem = None
     evidence: list[Evidence] = []
     if vocab.promises(verb, "imperative") and fn.return_kind == "bool" and \
-            (leading or fn.parts.role == "object_verb"):
+            (leading or fn.parts.role == "object_verb") and not _computes_result(fn, ctx):
         problem = f"'{verb}' names an action, but the function returns bool"
     elif vocab.promises(verb, "predicate") and leading and fn.return_kind == "int":
         inputs, _ = ctx.verdict(fn)
