@@ -399,27 +399,18 @@ def _worklist_through_arguments(effects: array, first: array, callers: array,
         n = queue.popleft()
         queued[n] = 0
         bits = effects[n]
-        start, end = first[n], first[n + 1]
-        if params_mask(bits):
-            brought = {}
-            for k in range(start, end):
+        through_params = params_mask(bits) != 0
+        add = passed_up(bits, "")  # what every caller gets, unless the arguments decide
+        brought: dict[int, int] = {}
+        for k in range(first[n], first[n + 1]):
+            if through_params:
                 code = caller_args[k]
                 add = brought.get(code)
                 if add is None:
                     add = brought[code] = passed_up(bits, codes[code])
-                p = callers[k]
-                old = effects[p]
-                new = old | add
-                if new != old:
-                    effects[p] = new
-                    if not queued[p] and first[p] != first[p + 1]:
-                        queued[p] = 1
-                        queue.append(p)
-            continue
-        plain = passed_up(bits, "")
-        for p in callers[start:end]:
+            p = callers[k]
             old = effects[p]
-            new = old | plain
+            new = old | add
             if new != old:
                 effects[p] = new
                 if not queued[p] and first[p] != first[p + 1]:
