@@ -57,6 +57,7 @@ SHAPES = [
     ("dict_value_or", "query"),
     ("dict_is_empty", "query"),
     ("request_dump", "query"),  # logs on every call: a print, not a report
+    ("dict_find_position", "query"),  # returns what a query computes, after checking its input
     # check: changes nothing but logs when something is wrong; reports failure
     ("request_validate", "check"),
     ("request_check_flags", "check"),

@@ -333,14 +333,24 @@ def test_sibling_names_are_distinct_and_deterministic():
 
 # --- MN101 in detail -----------------------------------------------------------------------------
 
+def test_a_feature_gate_is_no_guard(checked):
+    """`if (h->chip_type == 2) return 0;` tests which chip this is, not whether the work is
+    done: the function acts (on the other chips) and MN101 has nothing to say."""
+    result = checked("conditional_action")
+    [definition] = explain_json(result.root / ".misnomer" / "index.db",
+                                "cache_hw_reload")["definitions"]
+    assert definition["shape"] == "action"
+    assert "cache_hw_reload" not in {f["function"] for f in result.report["findings"]}
+
+
 @pytest.mark.parametrize("name", ["cache_init", "cache_sync", "cache_refresh_store",
-                                  "cache_hw_reload", "cache_try_reload", "cache_flush_checked"])
+                                  "cache_try_reload", "cache_flush_checked"])
 def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
     """The near misses of conditional_action.c have the shape MN101 looks for, so what spares
     them is their name or their test: 'init' does not promise to act every time (Linux makes
     init functions idempotent), cache_sync is named by the ops table it is installed in, a
-    _store is named by its sysfs attribute, 'try' hedges; a test of the chip's type is a
-    feature gate and a failed assertion no work found done."""
+    _store is named by its sysfs attribute, 'try' hedges; a failed assertion is no work found
+    done."""
     result = checked("conditional_action")
     [definition] = explain_json(result.root / ".misnomer" / "index.db", name)["definitions"]
     assert definition["shape"] == "ensure"

@@ -12,6 +12,7 @@ the other state changes sit behind a state test, the function is ensure-shaped t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -59,6 +60,14 @@ _SUCCESS, _FAILURE, _CONSTANT, _CALL, _VALUE, _BOOL = (
 # callee name, and where writes through each argument land (None: elsewhere) -> its effects
 CalleeEffects = Callable[..., Effect]
 CalleeShape = Callable[[str], "Shape | None"]
+
+# Words of fields that say which kind of device or object this is: a test of one is a feature
+# gate or a dispatch on the model, not a test of the state the work would change.
+IDENTITY_WORDS = ("type", "chip", "chiptype", "chip_id", "model", "rev", "revision", "family",
+                  "variant", "role", "quirk", "quirks", "cap", "caps", "capability",
+                  "capabilities", "feature", "features", "supported", "support", "supports",
+                  "ino", "platform", "board", "machine")
+_IDENTITY_FIELD = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS) + r")$", re.I)
 
 
 def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: PrimitiveTable,
@@ -137,8 +146,11 @@ def _is_computed(r: tuple, table: PrimitiveTable, callee_effects: CalleeEffects,
         callee = r[1]
         if table.lookup(callee) is not None:
             return True  # container_of(), min(), ...: a value
-        if callee_shape(callee) == Shape.CHECK:
+        shape = callee_shape(callee)
+        if shape == Shape.CHECK:
             return False  # delegates the rest of the check
+        if shape == Shape.QUERY:
+            return True  # hands back what a query computes
         bits = callee_effects(callee)
         return bool(bits & Effect.OUT_PARAMS) or not bits & Effect.CAN_FAIL
     return False
@@ -161,8 +173,8 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
         if not all(s.effects & _FREES and not s.effects & _ALLOCATES for s in inside):
             continue
         after = [s for s in acting if s not in inside] if inside else acting
-        if not after:
-            continue
+        if not after or any(_IDENTITY_FIELD.search(v) for v in variables):
+            continue  # (`if (ivideo->chip == XGI_20) return;`: this chip needs nothing)
         first = min(s.pos for s in after)
         touched = {s.base for s in after if s.base}
         if guard_end <= first and touched.intersection(variables):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from ..analysis.primitives import Effect
+from ..analysis.shape import IDENTITY_WORDS
 from ..facts import Region
 from ..findings import Finding, Rule
 from .base import CheckContext, FunctionView, lexicon_evidence, meaning, others, pct
@@ -217,10 +218,9 @@ _ASSERTION = re.compile(r"^\s*!?\s*(?:unlikely\s*\(\s*)?(?:\w*_)?(?:WARN|BUG|WAR
 # what a feature gate or a dispatch on the kind of device reads: which hardware, model,
 # revision or role this is -- a fact about the object, not whether the work is done
 # (not a version or generation count: `if (c->gen == gen) return 0;` finds the work done)
-_IDENTITY = re.compile(r"(?:^|_)(?:type|chip|chiptype|chip_id|model|rev|revision|family|variant|"
-                       r"role|quirks?|caps?|capabilit(?:y|ies)|features?|supported|supports?|"
-                       r"ino|platform|board|machine|cpu_has|has_feature|capable)(?:_|$)|"
-                       r"^(?:is|has)_?[a-z]*\d", re.I)
+_IDENTITY = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS + ("cpu_has", "has_feature",
+                                                                   "capable")) +
+                       r")(?:_|$)|^(?:is|has)_?[a-z]*\d", re.I)
 _WORDS = re.compile(r"[A-Za-z_]\w*")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
