@@ -58,6 +58,7 @@ SHAPES = [
     ("dict_is_empty", "query"),
     ("request_dump", "query"),  # logs on every call: a print, not a report
     ("dict_find_position", "query"),  # returns what a query computes, after checking its input
+    ("dict_find_index", "query"),  # ... a query the analysis reaches only after it
     # check: changes nothing but logs when something is wrong; reports failure
     ("request_validate", "check"),
     ("request_check_flags", "check"),
@@ -83,6 +84,7 @@ SHAPES = [
     ("port_alloc_ring", "action"),
     ("port_note_event", "action"),
     ("port_register", "action"),
+    ("port_restart", "action"),  # its early exit reports a problem: no guard
     # empty
     ("widget_nop", "empty"),
     ("widget_stub_init", "empty"),
@@ -468,6 +470,7 @@ def test_summary_of_a_conditional_change_mentions_its_condition(shapes):
     ("tally_current", "action", True),  # a pointer obtained elsewhere
     ("tally_counted", "action", True),  # the callee also writes a global
     ("slots_sum", "query", False),  # a local array filled by a callee
+    ("msg_body_sum", "query", False),  # pointers into a local, written and handed on
 ])
 def test_writes_through_arguments_reach_what_the_caller_passed(idioms, name, shape, mutates):
     d = idioms.definition(name)
@@ -502,3 +505,8 @@ def test_out_parameters_read_back_after_the_function_wrote_them(idioms):
     assert (d["shape"], "mutates" in on(d), "out_params" in on(d)) == ("query", False, True)
     grow = idioms.definition("blob_grow_span")
     assert "mutates" in on(grow) and "out_params" not in on(grow)
+
+
+def test_a_put_on_the_way_out_of_an_iterator_gives_its_reference_back(idioms):
+    d = idioms.definition("gizmo_has_id")
+    assert (d["shape"], "mutates" in on(d)) == ("query", False)

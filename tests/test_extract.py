@@ -973,3 +973,25 @@ def test_argument_codes_say_whose_memory_each_argument_is():
     assert args["mix"] == ".*.a..?"
     assert args["none"] == ""
     assert args["lookup"] == ""
+
+
+def test_a_pointer_declared_into_a_local_writes_the_local():
+    ff = function_facts("""
+struct h { int v; };
+struct m { struct h hd; struct h *link; };
+int f(void)
+{
+	struct m msg;
+	struct h *p = &msg.hd;
+	struct h *q = lookup();
+	p->v = 1;
+	q->v = 2;
+	p->link->v = 3;
+	use(p, q, &p->v);
+	return 0;
+}
+""", "f")
+    assert [(w.target, w.kind) for w in ff.writes] == [
+        ("p->v", TargetKind.LOCAL), ("q->v", TargetKind.POINTER),
+        ("p->link->v", TargetKind.POINTER)]  # a pointer stored in the local points elsewhere
+    assert {c.callee: c.args for c in ff.calls}["use"] == ".?."

@@ -215,6 +215,7 @@ def test_question_words_quantifiers_and_prepositions(name, directory, verb):
     ("pch_can_set_mode", "drivers/net/can", "set"),
     ("can_rx_register", "net/can", "register"),
     ("c_can_irq_control", "drivers/net/can/c_can", None),
+    ("mcba_usb_process_ka_can", "drivers/net/can/usb", "process"),  # a keep-alive CAN frame
 ])
 def test_can_names_the_bus_where_a_directory_is_called_can(name, directory, expected):
     """There `can` is never the verb: the verb is what follows it, if anything."""

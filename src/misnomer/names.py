@@ -240,7 +240,8 @@ class NameModel:
             # bfs_write_failed, pbit_set_1: what happened, or a value something is set to
             return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
         first_is_verb = bool(rest) and rest[0] in verbs
-        last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER
+        last_is_verb = len(rest) >= 2 and rest[-1] in verbs and rest[-2] not in ADJECTIVE_AFTER \
+            and rest[-1] not in nouns  # mcba_usb_process_ka_can in drivers/net/can: the bus
         if first_is_verb and (rest[0] in self.vocab.predicates or
                               not (last_is_verb and len(rest) >= 3)):
             # is_all_set, has_bits_set: a question word at the start decides

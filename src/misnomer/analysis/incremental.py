@@ -26,8 +26,8 @@ from .callgraph import (CallGraph, MacroSummary, arch_of, config_off, merge_macr
 from .local import ShapeInputs
 from .primitives import Effect, PrimitiveTable
 from .run import (_MACRO_DEPTH, SHAPE_CODES, SHAPES_BY_CODE, GraphOracle, _macro_definitions,
-                  compose)
-from .shape import Shape, composable, decide_shape
+                  compose, redecide)
+from .shape import Shape, composable, decide_shape, delegates
 
 CONE_LIMIT = 40_000
 _CHUNK = 500
@@ -240,18 +240,21 @@ def _analyse_cone(index: Index, table: PrimitiveTable, cone: list[int],
     confidence = array("f", bytes(4 * len(graph)))
     oracle = GraphOracle(graph, shapes)
     result = _ConeVerdicts()
-    waiting = []
+    waiting, delegating = [], []
     for node, (fid, _, file_id, _, _, own, _, _, has_error, inputs_json, _, _) in enumerate(rows):
-        verdict = decide_shape(ShapeInputs.from_json(inputs_json), own, graph.effects[node],
-                               table, oracle.effects(file_id), oracle.shape(file_id),
-                               bool(has_error))
+        inputs = ShapeInputs.from_json(inputs_json)
+        verdict = decide_shape(inputs, own, graph.effects[node], table, oracle.effects(file_id),
+                               oracle.shape(file_id), bool(has_error))
         shapes[node] = SHAPE_CODES[verdict.shape]
         confidence[node] = verdict.confidence
         if composable(verdict):
             waiting.append((node, file_id, own, bool(has_error)))
+        elif delegates(verdict, inputs, table):
+            delegating.append((node, file_id, own, bool(has_error)))
     inputs_of = {node: row[9] for node, row in enumerate(rows)}
-    compose(graph, table, oracle, shapes, confidence, waiting,
-            lambda nodes: ((n, ShapeInputs.from_json(inputs_of[n])) for n in nodes))
+    read = lambda nodes: ((n, ShapeInputs.from_json(inputs_of[n])) for n in nodes)  # noqa: E731
+    redecide(graph, table, oracle, shapes, confidence, delegating, read)
+    compose(graph, table, oracle, shapes, confidence, waiting, read)
     decided = {node: (fid, SHAPES_BY_CODE[shapes[node]], round(confidence[node], 2))
                for node, (fid, *_) in enumerate(rows)}
     for node, (fid, shape, confidence) in decided.items():

@@ -158,7 +158,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
     balanced = {fam for fam, seen in families.items() if seen == 3}
     scratch = _scratch_calls(ff, table, {p.name for p in ff.params if p.name})
     given_back, releases = _given_back(ff, table)
-    if given_back:
+    releases |= _iterator_releases(ff, table)
+    if releases:
         # nothing of these calls reaches the callers: not the acquirers, and not the releases
         # when every call to them gives back what an acquirer took
         dropped = given_back | {row[C_CALLEE] for row in ff.call_rows
@@ -185,7 +186,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             elif verdict & _UNKNOWN:
                 effects |= _UNKNOWN
             continue
-        if given_back and (callee in given_back or (line, col) in releases):
+        if releases and (callee in given_back or (line, col) in releases):
             real_calls += 1
             continue  # a reference or buffer taken and given back again here
         prim = lookup(callee)
@@ -341,7 +342,9 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
                 for i, b in enumerate(branches)
                 if b[B_KIND] == "then" and b[B_TOP] and b[B_EXIT] == "return" and
                 (b[B_VALUE] in _ENSURE_EXITS or b[B_VALUE] == _CONSTANT_KIND and
-                 b[B_TEXT] == final_return) and not b[B_ERROR] and state_tests[i]],
+                 b[B_TEXT] == final_return) and not b[B_ERROR] and state_tests[i] and
+                # an exit that reports something (`dev_err(..); return ret;`) is a failure
+                not any(b[B_LINE] <= ln <= b[B_END] for ln in logs)],
         logs=logs, out_params=sorted(out_params), line=ff.line)
     return LocalSummary(Effect(finished(effects)), sorted(returned), inputs, evidence,
                         state_tests, {c: a for c, a in callee_args.items() if a})
@@ -483,6 +486,31 @@ def _given_back(ff: FunctionFacts, table: PrimitiveTable) -> tuple[set[str], set
                 if not row[C_REGION] & _CONDITIONAL:
                     given.add(source)
     return given, {(line, col) for source, line, col in candidates if source in given}
+
+
+_ITERATION_LOOPS = frozenset({"for", "while", "do"})
+
+
+def _iterator_releases(ff: FunctionFacts, table: PrimitiveTable) -> set[tuple[int, int]]:
+    """(line, column) of the releases inside an iterator macro's loop, on an exit from it
+    (`for_each_child_of_node(np, child) { if (..) { of_node_put(child); break; } }`): they
+    give back the reference the iterator took for the element, no effect on the callers."""
+    loops = [(row[1], row[0]) for row in ff.loop_rows if row[0] not in _ITERATION_LOOPS]
+    if not loops:
+        return set()
+    found = set()
+    for row in ff.call_rows:
+        region = row[C_REGION]
+        if region & _LOOP and region & _CONDITIONAL and not region & _INDIRECT:
+            key = table.pair_key(row[C_CALLEE])
+            if key is None or key[1]:
+                continue
+            line = row[C_LINE]
+            inner = max((ln for ln, _ in loops if ln <= line), default=None)
+            start = max((lp[1] for lp in ff.loop_rows if lp[1] <= line), default=None)
+            if inner is not None and inner == start:
+                found.add((line, row[C_COL]))
+    return found
 
 
 def _arg_target(args: str, k: int, ff: FunctionFacts) -> str | None:

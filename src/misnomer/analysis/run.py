@@ -11,7 +11,7 @@ from ..progress import Reporter
 from .callgraph import CallGraph, arch_of, config_off, merge_macros, summarize_macro
 from .local import CALL, ShapeInputs
 from .primitives import PrimitiveTable
-from .shape import Shape, composable, decide_shape
+from .shape import Shape, composable, decide_shape, delegates
 
 _MACRO_DEPTH = 6  # macros calling macros: how deep to follow
 _COMPOSITION_ROUNDS = 6
@@ -92,6 +92,7 @@ def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
     confidence = array("f", bytes(4 * count))
     oracle = GraphOracle(graph, shapes)
     waiting: list[tuple[int, int, int, bool]] = []  # may become ensure: node, file, own, error
+    delegating: list[tuple[int, int, int, bool]] = []  # depend on callee shapes: the same
     with reporter.phase("analysing", count):
         rows = index.conn.execute(
             "SELECT file_id, own_effects, has_error, shape_inputs FROM functions ORDER BY id")
@@ -103,8 +104,11 @@ def analyze(index: Index, table: PrimitiveTable, reporter: Reporter) -> int:
             confidence[node] = verdict.confidence
             if composable(verdict):
                 waiting.append((node, file_id, own, bool(has_error)))
+            elif delegates(verdict, inputs, table):
+                delegating.append((node, file_id, own, bool(has_error)))
             if node % 4096 == 4095:
                 reporter.advance(4096)
+    redecide(graph, table, oracle, shapes, confidence, delegating, _inputs_reader(index, graph))
     timings["shapes"] = time.monotonic() - started - sum(timings.values())
     compose(graph, table, oracle, shapes, confidence, waiting, _inputs_reader(index, graph))
     timings["composition"] = time.monotonic() - started - sum(timings.values())
@@ -127,6 +131,19 @@ def _inputs_reader(index: Index, graph: CallGraph):
             for node, fid in zip(chunk, ids):
                 yield node, ShapeInputs.from_json(found[fid])
     return read
+
+
+def redecide(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes: bytearray,
+             confidence: array, nodes: list[tuple], read_inputs) -> None:
+    """Decide ``nodes`` -- (node, file, own effects, has_error) -- again, now that every
+    function has a shape: their first verdicts may have read callees not decided yet."""
+    by_node = {item[0]: item for item in nodes}
+    for node, inputs in read_inputs(sorted(by_node)):
+        _, file_id, own, has_error = by_node[node]
+        verdict = decide_shape(inputs, own, graph.effects[node], table, oracle.effects(file_id),
+                               oracle.shape(file_id), has_error)
+        shapes[node] = SHAPE_CODES[verdict.shape]
+        confidence[node] = verdict.confidence
 
 
 def compose(graph: CallGraph, table: PrimitiveTable, oracle: GraphOracle, shapes: bytearray,

@@ -194,6 +194,14 @@ def _with_effects(inputs: ShapeInputs, main: list[Site],
     return ShapeVerdict(Shape.ACTION, reasons)
 
 
+def delegates(verdict: ShapeVerdict, inputs: ShapeInputs, table: PrimitiveTable) -> bool:
+    """Does this query or check hand back what a function of the tree returns?  Then its
+    shape depends on that callee's (a check delegating the rest of the check, or a query
+    returning what a query computes): decide it again once every shape is known."""
+    return verdict.shape in (Shape.QUERY, Shape.CHECK) and any(
+        r[0] == _CALL and table.lookup(r[1]) is None for r in inputs.returns)
+
+
 def composable(verdict: ShapeVerdict) -> bool:
     """Could this verdict turn into ensure once callee shapes are known?"""
     return verdict.shape == Shape.ACTION and any(s.kind == CALL for s in verdict.main_sites)

@@ -27,7 +27,7 @@ _VALUE_CALLS = frozenset({b"sizeof", b"ARRAY_SIZE", b"BIT", b"BIT_ULL", b"GENMAS
                           b"min_t", b"max_t", b"offsetof", b"__alignof__", b"_IOC_NR"})
 
 # kinds of name in the calling function
-POINTER_PARAM, BY_VALUE, LOCAL_ARRAY, LOCAL_POINTER = range(4)
+POINTER_PARAM, BY_VALUE, LOCAL_ARRAY, LOCAL_POINTER, LOCAL_ALIAS = range(5)
 
 
 def split_arguments(src: bytes, pos: int) -> list[bytes] | None:
@@ -82,6 +82,8 @@ def argument_code(arg: bytes, names: dict[bytes, tuple[int, int]]) -> str:
         # NULL, a constant; else a global, or a name declared somewhere this reading missed
         return ARG_LOCAL if name.isupper() and after not in (b"-", b".", b"[") else ARG_ELSEWHERE
     kind, index = known
+    if kind == LOCAL_ALIAS:  # a pointer into one of the caller's locals
+        return ARG_LOCAL if arg.count(b"->") <= 1 else ARG_ELSEWHERE
     if kind == POINTER_PARAM:
         if amp and after not in (b"-", b".", b"["):
             return ARG_LOCAL  # `&p`: the caller's own copy of the pointer
@@ -99,4 +101,4 @@ def argument_code(arg: bytes, names: dict[bytes, tuple[int, int]]) -> str:
 
 
 __all__ = ["split_arguments", "argument_codes", "argument_code", "POINTER_PARAM", "BY_VALUE",
-           "LOCAL_ARRAY", "LOCAL_POINTER"]
+           "LOCAL_ARRAY", "LOCAL_POINTER", "LOCAL_ALIAS"]

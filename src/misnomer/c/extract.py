@@ -15,8 +15,8 @@ from bisect import bisect_right
 from operator import attrgetter
 
 from ..facts import ExitKind, FunctionFacts, Param, Region, ReturnKind, TargetKind
-from .arguments import (BY_VALUE, LOCAL_ARRAY, LOCAL_POINTER, POINTER_PARAM, argument_codes,
-                        split_arguments)
+from .arguments import (BY_VALUE, LOCAL_ALIAS, LOCAL_ARRAY, LOCAL_POINTER, POINTER_PARAM,
+                        argument_codes, split_arguments)
 from .expressions import classify_lvalue, classify_return, collapse, normalize_condition
 from .params import parse_params, return_kind_of
 from .rewrite import DefinedName
@@ -255,14 +255,26 @@ class FileExtractor:
             self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
         self.locals: list[set[bytes]] = [set() for _ in facts]
         local_pointers: list[set[bytes]] = [set() for _ in facts]
+        # pointers declared to point into a local (`struct hdr *h = &msg.hdr;`): what is
+        # written through them stays in this function's frame
+        self.aliases: list[set[str]] = [set() for _ in facts]
+        pointed: list[tuple[int, bytes, bytes]] = []
         for fi, _, n in self._owned(caps.get("local", [])):
             m = _DECLARED_NAME_RE.match(src, n.start_byte, n.end_byte)
             if m:
                 self.locals[fi].add(m.group(1))
                 if b"*" in src[n.start_byte:m.start(1)]:
                     local_pointers[fi].add(m.group(1))
+                    target = _POINTS_INTO_RE.match(src, m.end(1), n.end_byte)
+                    if target:
+                        pointed.append((fi, m.group(1), target.group(1) or target.group(2)))
+        for fi, name, target in pointed:
+            if target in self.locals[fi] and target not in local_pointers[fi] or \
+                    target.decode("utf-8", "replace") in self.arrays[fi]:
+                self.aliases[fi].add(name.decode("utf-8", "replace"))
         self.arg_names = [_argument_names(f, self.locals[fi], local_pointers[fi],
-                                          self.arrays[fi]) for fi, f in enumerate(facts)]
+                                          self.arrays[fi], self.aliases[fi])
+                          for fi, f in enumerate(facts)]
         return facts
 
     def _describe(self, ff: FunctionFacts, fnode: Node, name_node: Node, params_node: Node,
@@ -596,7 +608,9 @@ class FileExtractor:
                 op = m.group(1).decode("ascii") if m else "="
             kind, base = classify_lvalue(text, self.params[fi], self._visible_globals(fi),
                                          self.arrays[fi])
-            if kind is _LOCAL_KIND and "." in text and not facts[fi].has_error and \
+            if kind is _POINTER_KIND and base in self.aliases[fi] and text.count("->") <= 1:
+                kind = _LOCAL_KIND  # through a pointer into a local
+            elif kind is _LOCAL_KIND and "." in text and not facts[fi].has_error and \
                     self._undeclared(fi, base):
                 kind = _GLOBAL_KIND  # `pmu.nr = 4`: a struct declared in another file
             arm = arms[k]
@@ -730,12 +744,14 @@ def _written_first(body: bytes, pattern: bytes, name: str) -> bool:
 
 
 def _argument_names(ff: FunctionFacts, locals_: set[bytes], pointers: set[bytes],
-                    arrays: set[str]) -> dict[bytes, tuple[int, int]]:
+                    arrays: set[str], aliases: set[str]) -> dict[bytes, tuple[int, int]]:
     """The function's names an argument may start from, with their kind (see
     misnomer.c.arguments) and, for parameters, their position."""
     names = {name: (LOCAL_POINTER if name in pointers else BY_VALUE, -1) for name in locals_}
     for name in arrays:
         names[name.encode()] = (LOCAL_ARRAY, -1)
+    for name in aliases:
+        names[name.encode()] = (LOCAL_ALIAS, -1)
     for i, p in enumerate(ff.params):
         if p.name:
             names[p.name.encode()] = (POINTER_PARAM, i) if p.is_pointer else (BY_VALUE, i)
@@ -772,7 +788,10 @@ _COMMENT_RE = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _DECLARED_NAME_RE = re.compile(rb"[\s*(]*(?:(?:const|volatile|restrict|__\w+)\s+[\s*(]*)*"
                                rb"([A-Za-z_]\w*)")
 # `int reset;` in a struct: a type word (not `return`) before the name declares it
-_LOCAL_KIND, _GLOBAL_KIND = TargetKind.LOCAL, TargetKind.GLOBAL
+_LOCAL_KIND, _GLOBAL_KIND, _POINTER_KIND = TargetKind.LOCAL, TargetKind.GLOBAL, TargetKind.POINTER
+# `= &msg.hdr` or `= buf` after a declared pointer's name: what it is made to point into
+_POINTS_INTO_RE = re.compile(rb"\s*(?:\[[^\]]*\]\s*)?=\s*(?:\([^()]*\)\s*)?(?:&\s*([A-Za-z_]\w*)|"
+                             rb"([A-Za-z_]\w*)\s*(?:[;,]|$))")
 _MEMORY_OUTPUT = re.compile(rb'"[^"]*m[^"]*"')
 
 

@@ -254,11 +254,22 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         return False  # `if (ice_is_e810(hw))`, `if (dwc->role == HOST)`: a gate, not a goal
     if not (condition.lstrip().startswith("!") and not condition.lstrip().startswith("!=")
             or _ABSENT.search(condition)):
-        return True
+        # the work found done: when the body assigns fields itself, one of them is what the
+        # test reads (`if (st->odr == odr) return 0; ...; st->odr = odr;`); a test of other
+        # fields is a precondition (`if (size > buf->size) return;`)
+        written = {_member(s.name) for s in verdict.main_sites if s.kind == "write"}
+        return not written or bool(written & set(_WORDS.findall(condition)))
     # "nothing there": a goal only when the body itself then sets what was tested
     tested = condition.replace(" ", "")
     return any(s.kind == "write" and s.name.replace(" ", "") in tested
                for s in verdict.main_sites)
+
+
+def _member(lvalue: str) -> str:
+    """The field an lvalue names: `st->conf.odr` -> `odr`, `*len` -> `len`, `c->map[i]` ->
+    `map`."""
+    words = _WORDS.findall(re.sub(r"\[[^\]]*\]", "", lvalue))
+    return words[-1] if words else lvalue
 
 
 def _last_word(identifier: str) -> str:
