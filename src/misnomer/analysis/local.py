@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ..facts import (ARG_LOCAL, ARG_POINTER, MAX_PARAMS, FunctionFacts, Region, ReturnKind,
                      TargetKind, param_of_arg)
 from .primitives import PARAM_SHIFT, Effect, PrimitiveTable
+from .balance import given_back, iterator_releases, scratch_calls
 from .reach import GIVEN_BACK, finished, merge_arguments
 
 # Call / write / return / branch row column positions (see misnomer.facts).
@@ -156,16 +157,16 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             if prim is None or prim.effects & (Effect.LOCKS | Effect.MUTATES):
                 families[key[0]] = families.get(key[0], 0) | (1 if key[1] else 2)
     balanced = {fam for fam, seen in families.items() if seen == 3}
-    scratch = _scratch_calls(ff, table, {p.name for p in ff.params if p.name})
-    given_back, releases = _given_back(ff, table)
-    releases |= _iterator_releases(ff, table)
+    scratch = scratch_calls(ff, table, {p.name for p in ff.params if p.name})
+    given, releases = given_back(ff, table)
+    releases |= iterator_releases(ff, table)
     if releases:
         # nothing of these calls reaches the callers: not the acquirers, and not the releases
         # when every call to them gives back what an acquirer took
-        dropped = given_back | {row[C_CALLEE] for row in ff.call_rows
+        dropped = given | {row[C_CALLEE] for row in ff.call_rows
                                 if (row[C_LINE], row[C_COL]) in releases}
         dropped -= {row[C_CALLEE] for row in ff.call_rows
-                    if row[C_CALLEE] not in given_back and
+                    if row[C_CALLEE] not in given and
                     (row[C_LINE], row[C_COL]) not in releases}
         callee_args.update(dict.fromkeys(dropped, GIVEN_BACK))
 
@@ -186,7 +187,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             elif verdict & _UNKNOWN:
                 effects |= _UNKNOWN
             continue
-        if releases and (callee in given_back or (line, col) in releases):
+        if releases and (callee in given or (line, col) in releases):
             real_calls += 1
             continue  # a reference or buffer taken and given back again here
         prim = lookup(callee)
@@ -435,82 +436,6 @@ def condition_variables(condition: str) -> list[str]:
 
 
 _C_WORDS = frozenset({"sizeof", "NULL", "true", "false", "likely", "unlikely"})
-
-
-def _scratch_calls(ff: FunctionFacts, table: PrimitiveTable,
-                   params: set[str]) -> set[tuple[int, int]]:
-    """(line, column) of the allocations and frees of scratch memory: as many main-path
-    allocations as there are frees of a plain local (`buf = kzalloc(..); ...; kfree(buf);`).
-    What a function allocates and frees again before returning changes nothing its callers
-    see."""
-    allocs, frees = [], []
-    for row in ff.call_rows:
-        if row[C_REGION] & (_INDIRECT | _ERROR):
-            continue
-        prim = table.lookup(row[C_CALLEE])
-        if prim is None:
-            continue
-        if prim.effects & _ALLOCATES and not prim.effects & _FREES:
-            if not row[C_REGION] & _RETURNED:  # a returned allocation is the caller's
-                allocs.append((row[C_LINE], row[C_COL]))
-        elif prim.effects & _FREES and not prim.effects & _ALLOCATES and \
-                not row[C_REGION] & _GLOBAL_ARG and row[C_ARG0] and \
-                row[C_ARG0].isidentifier() and row[C_ARG0] not in params:
-            frees.append((row[C_LINE], row[C_COL]))
-    n = min(len(allocs), len(frees))
-    return set(allocs[:n]) | set(frees[-n:]) if n else set()
-
-
-_ACQUIRES = re.compile(r"(?:^|_)(?:get|find|lookup|alloc|zalloc|create|new|acquire|hold|grab|"
-                       r"ref|clone|dup|search|open)(?:_|$)")
-
-
-def _given_back(ff: FunctionFacts, table: PrimitiveTable) -> tuple[set[str], set[tuple]]:
-    """Callees whose result this function gives back on its main path (`dev = bus_find_device
-    (..); ..; put_device(dev);`), and the (line, column) of those releases: a reference taken
-    and dropped again, a buffer made and destroyed, is no effect on the callers.  Only a
-    callee named to take something counts (`x = skb_dequeue(q); skb_free(x);` consumes an
-    element of a queue), and only when one release is unconditional (a function that gives
-    back what it found only when it does not match hands the rest to its caller), and not
-    when the function returns what it holds."""
-    given: set[str] = set()
-    candidates = []
-    returned = {r[R_TEXT] for r in ff.return_rows}
-    for row in ff.call_rows:
-        source = row[C_SOURCE]
-        if source and not row[C_REGION] & _ERROR and _ACQUIRES.search(source) and \
-                row[C_ARG0] not in returned:
-            prim = table.lookup(source)
-            if prim is None or prim.effects & (_MUTATES | _ALLOCATES):
-                candidates.append((source, row[C_LINE], row[C_COL]))
-                if not row[C_REGION] & _CONDITIONAL:
-                    given.add(source)
-    return given, {(line, col) for source, line, col in candidates if source in given}
-
-
-_ITERATION_LOOPS = frozenset({"for", "while", "do"})
-
-
-def _iterator_releases(ff: FunctionFacts, table: PrimitiveTable) -> set[tuple[int, int]]:
-    """(line, column) of the releases inside an iterator macro's loop, on an exit from it
-    (`for_each_child_of_node(np, child) { if (..) { of_node_put(child); break; } }`): they
-    give back the reference the iterator took for the element, no effect on the callers."""
-    loops = [(row[1], row[0]) for row in ff.loop_rows if row[0] not in _ITERATION_LOOPS]
-    if not loops:
-        return set()
-    found = set()
-    for row in ff.call_rows:
-        region = row[C_REGION]
-        if region & _LOOP and region & _CONDITIONAL and not region & _INDIRECT:
-            key = table.pair_key(row[C_CALLEE])
-            if key is None or key[1]:
-                continue
-            line = row[C_LINE]
-            inner = max((ln for ln, _ in loops if ln <= line), default=None)
-            start = max((lp[1] for lp in ff.loop_rows if lp[1] <= line), default=None)
-            if inner is not None and inner == start:
-                found.add((line, row[C_COL]))
-    return found
 
 
 def _arg_target(args: str, k: int, ff: FunctionFacts) -> str | None:
