@@ -67,7 +67,7 @@ IDENTITY_WORDS = ("type", "chip", "chiptype", "chip_id", "model", "rev", "revisi
                   "variant", "role", "quirk", "quirks", "cap", "caps", "capability",
                   "capabilities", "feature", "features", "supported", "support", "supports",
                   "ino", "platform", "board", "machine")
-_IDENTITY_FIELD = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS) + r")$", re.I)
+_IDENTITY_FIELD = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS) + r")\d*$", re.I)
 
 
 def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: PrimitiveTable,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..analysis.local import ShapeInputs
 from ..analysis.primitives import Effect, PrimitiveTable
 from ..analysis.shape import ShapeVerdict, decide_shape
+from ..c.params import parse_params
 from ..findings import Evidence, Finding, Rule
 from ..index.store import Index
 from ..lexicon import Lexicon, VerbEntry
@@ -70,6 +71,21 @@ class CheckContext:
         row = self.index.conn.execute("SELECT file_id FROM functions WHERE id = ?",
                                       (fn.id,)).fetchone()
         return row[0]
+
+    def param_names(self, fn: FunctionView) -> set[str]:
+        """The names of the function's parameters, read off its stored signature."""
+        row = self.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
+                                      (fn.id,)).fetchone()
+        signature = row[0] if row else ""
+        start = signature.find("(", signature.find(fn.name) + len(fn.name))
+        if start < 0:
+            return set()
+        return {p.name for p in parse_params(signature[start:signature.rfind(")") + 1])
+                if p.name}
+
+    def body_text(self, fn: FunctionView) -> str:
+        """The lines of the definition, as the indexed file has them."""
+        return "\n".join(self.source_line(fn.file, n) for n in range(fn.line, fn.end_line + 1))
 
     def source_line(self, path: str, line: int) -> str:
         """The text of one line of an indexed file ('' when it cannot be read)."""

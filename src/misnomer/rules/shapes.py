@@ -220,8 +220,14 @@ _ASSERTION = re.compile(r"^\s*!?\s*(?:unlikely\s*\(\s*)?(?:\w*_)?(?:WARN|BUG|WAR
 # (not a version or generation count: `if (c->gen == gen) return 0;` finds the work done)
 _IDENTITY = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS + ("cpu_has", "has_feature",
                                                                    "capable")) +
-                       r")(?:_|$)|^(?:is|has)_?[a-z]*\d", re.I)
+                       r")\d*(?:_|$)|^(?:is|has)_?[a-z]*\d", re.I)
 _WORDS = re.compile(r"[A-Za-z_]\w*")
+_STATE_REACHED = re.compile(r"->|\.\s*[A-Za-z_]|\[|(?:^|[^\w)\]])\*")
+_NAME_READ = re.compile(r"\b([A-Za-z_]\w*)\b(?!\s*\()")
+_COMPARED_CONSTANT = re.compile(r"[!=]=\s*([A-Z][A-Z0-9_]{2,})\b(?!\s*\()|"
+                                r"\b([A-Z][A-Z0-9_]{2,})\b(?!\s*\()\s*[!=]=")
+_SENTINEL = re.compile(r"INVALID|NONE|UNSET|UNKNOWN|NULL|EMPTY|UNINIT|NOT_|NO_|_NO\b|ZERO",
+                       re.I)
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
 
@@ -252,6 +258,15 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         return False
     if any(_IDENTITY.search(_last_word(w)) for w in _WORDS.findall(condition)):
         return False  # `if (ice_is_e810(hw))`, `if (dwc->role == HOST)`: a gate, not a goal
+    if not _STATE_REACHED.search(condition) and \
+            set(_read_names(condition)) <= ctx.param_names(fn):
+        return False  # `if (cpumask_empty(mask)) return;`: nothing to do for this input
+    for constant in (a or b for a, b in _COMPARED_CONSTANT.findall(condition)):
+        # `sk->state == TCP_CLOSE`: a precondition, unless the body brings the state about
+        # (`->state = READY` after `if (d->state == READY)`) or it is a sentinel (INVALID_PAGE)
+        if not _SENTINEL.search(constant) and \
+                len(re.findall(r"\b" + constant + r"\b", ctx.body_text(fn))) < 2:
+            return False
     if not (condition.lstrip().startswith("!") and not condition.lstrip().startswith("!=")
             or _ABSENT.search(condition)):
         # the work found done: when the body assigns fields itself, one of them is what the
@@ -263,6 +278,12 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     tested = condition.replace(" ", "")
     return any(s.kind == "write" and s.name.replace(" ", "") in tested
                for s in verdict.main_sites)
+
+
+def _read_names(condition: str) -> list[str]:
+    """Variables a condition reads: lower-case names that are not called."""
+    return [n for n in _NAME_READ.findall(condition)
+            if not n.isupper() and n not in ("likely", "unlikely", "sizeof", "NULL")]
 
 
 def _member(lvalue: str) -> str:
