@@ -179,6 +179,8 @@ def test_vocabulary_promises():
     assert VOCAB.promises("is", "predicate")
     assert VOCAB.promises("free", "free") and VOCAB.promises("free", "release")
     assert not VOCAB.promises("ensure", "unconditional_action")
+    # a write skipped when the value is already there is what readers of `foo_write` expect
+    assert not VOCAB.promises("write", "unconditional_action")
     assert not VOCAB.promises(None, "predicate")
     assert not VOCAB.promises("reload", "no-such-promise")
 

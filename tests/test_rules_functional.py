@@ -345,13 +345,14 @@ def test_a_feature_gate_is_no_guard(checked):
 
 @pytest.mark.parametrize("name", ["cache_init", "cache_sync", "cache_refresh_store",
                                   "cache_try_reload", "cache_flush_checked",
-                                  "cache_flush_range", "conn_reset"])
+                                  "cache_flush_range", "conn_reset", "queue_flush"])
 def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
     """The near misses of conditional_action.c have the shape MN101 looks for, so what spares
     them is their name or their test: 'init' does not promise to act every time (Linux makes
     init functions idempotent), cache_sync is named by the ops table it is installed in, a
     _store is named by its sysfs attribute, 'try' hedges; a failed assertion, a test of the
-    input alone and a state the body never brings about are no work found done."""
+    input alone, a state the body never brings about and a field that names no finished
+    state (`q->stalled`) are no work found done."""
     result = checked("conditional_action")
     [definition] = explain_json(result.root / ".misnomer" / "index.db", name)["definitions"]
     assert definition["shape"] == "ensure"

@@ -222,6 +222,13 @@ _IDENTITY = re.compile(r"(?:^|_)(?:" + "|".join(IDENTITY_WORDS + ("cpu_has", "ha
                                                                    "capable")) +
                        r")\d*(?:_|$)|^(?:is|has)_?[a-z]*\d", re.I)
 _WORDS = re.compile(r"[A-Za-z_]\w*")
+# words of a field that records work done
+_DONE_WORDS = frozenset({"valid", "loaded", "initialized", "initialised", "inited", "init",
+                         "ready", "done", "enabled", "active", "running", "started", "registered",
+                         "configured", "mapped", "cached", "attached", "opened", "open", "synced",
+                         "flushed", "online", "up", "setup", "installed", "applied", "programmed",
+                         "allocated", "populated", "prepared", "committed", "uptodate", "fresh",
+                         "current", "reset", "complete", "completed", "built", "present"})
 _STATE_REACHED = re.compile(r"->|\.\s*[A-Za-z_]|\[|(?:^|[^\w)\]])\*")
 _NAME_READ = re.compile(r"\b([A-Za-z_]\w*)\b(?!\s*\()")
 _COMPARED_CONSTANT = re.compile(r"[!=]=\s*([A-Z][A-Z0-9_]{2,})\b(?!\s*\()|"
@@ -261,7 +268,8 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     if not _STATE_REACHED.search(condition) and \
             set(_read_names(condition)) <= ctx.param_names(fn):
         return False  # `if (cpumask_empty(mask)) return;`: nothing to do for this input
-    for constant in (a or b for a, b in _COMPARED_CONSTANT.findall(condition)):
+    constants = [a or b for a, b in _COMPARED_CONSTANT.findall(condition)]
+    for constant in constants:
         # `sk->state == TCP_CLOSE`: a precondition, unless the body brings the state about
         # (`->state = READY` after `if (d->state == READY)`) or it is a sentinel (INVALID_PAGE)
         if not _SENTINEL.search(constant) and \
@@ -273,7 +281,17 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         # test reads (`if (st->odr == odr) return 0; ...; st->odr = odr;`); a test of other
         # fields is a precondition (`if (size > buf->size) return;`)
         written = {_member(s.name) for s in verdict.main_sites if s.kind == "write"}
-        return not written or bool(written & set(_WORDS.findall(condition)))
+        if written:
+            return bool(written & set(_WORDS.findall(condition)))
+        # only calls act: the test itself must say the work is done -- a sentinel or a state
+        # the body brings about (above), a field named for a finished state (`c->valid`,
+        # `ns_flushed_device`), or a field already equal to the value asked for
+        # (`if (st->odr == odr)`); an empty queue or a full buffer says nothing of the kind
+        return bool(constants) or any(
+            _DONE_WORDS.intersection(w.lower().split("_"))
+            for w in _WORDS.findall(condition) if not w.isupper()) or (
+            "==" in condition and _STATE_REACHED.search(condition) is not None and
+            bool(ctx.param_names(fn).intersection(_read_names(condition))))
     # "nothing there": a goal only when the body itself then sets what was tested
     tested = condition.replace(" ", "")
     return any(s.kind == "write" and s.name.replace(" ", "") in tested
