@@ -532,7 +532,7 @@ def test_namesake_finding_points_at_the_macro_with_evidence(checked):
                             "cache_drop() is called, never cache_trim()")
     assert [(e["file"], e["line"], e["text"]) for e in f["evidence"]] == [
         ("cache.c", 30, "cache_trim() is defined here"),
-        ("cache.c", 59, "handled by cache_drop()"),
+        ("cache.c", 66, "handled by cache_drop()"),
     ]
 
 

@@ -126,6 +126,9 @@ def _judge(ctx: CheckContext, candidates: dict) -> Iterator[Finding]:
         for fn in namesakes:
             if not fn.visible and all(f != fn.file for f, _, _ in handled):
                 continue  # a static function elsewhere cannot be what the handlers call
+            if any(f == fn.file and fn.line <= ln <= fn.end_line
+                   for f, ln in uses.get(macro, [])):
+                continue  # the function itself posts or tests it: the names belong together
             if any(_leads_to(ctx, callees, fn.name) for _, _, callees in handled):
                 continue
             where = [Evidence(f, ln, "handled by " + (", ".join(f"{c}()" for c in callees[:3])
