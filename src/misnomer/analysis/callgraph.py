@@ -18,14 +18,8 @@ from array import array
 from collections import deque
 from dataclasses import dataclass
 
-from .primitives import Effect, PrimitiveTable
+from .primitives import PROPAGATED, Effect, PrimitiveTable
 from .reach import GIVEN_BACK, at_call, finished, params_mask, passed_up, working
-
-# Effects that flow from a callee to its callers along every call.  OUT_PARAMS does not (the
-# callee's out-parameters are the caller's locals, or are judged where the caller writes them)
-# and CAN_FAIL flows only along returned calls.
-PROPAGATED = (Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | Effect.LOGS |
-              Effect.UNKNOWN)
 
 _MACRO_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _MACRO_WRITE = re.compile(r"(?:->\s*\w+(?:\s*(?:\.|->)\s*\w+|\s*\[[^\]=;]*\])*|"
@@ -168,11 +162,9 @@ class CallGraph:
         self.stub = array("b")  # 1: a stand-in for a configuration option turned off
         self.own = array("i")
         self.callees: list[array] = []  # name ids
-        # per node, aligned with its callees: ids in arg_codes of where writes through each
-        # argument land (None: every argument reaches elsewhere)
+        # per node, aligned with its callees: where writes through each argument land, as
+        # strings interned with the names (None: every argument reaches elsewhere)
         self.callee_args: list[array | None] = []
-        self.arg_codes: list[str] = [""]
-        self._arg_code_ids: dict[str, int] = {"": 0}
         self.returned: list[array | None] = []
         self.names: list[str] = []  # name id -> name
         self.name_ids: dict[str, int] = {}
@@ -182,6 +174,7 @@ class CallGraph:
         self.recomputed: set[int] = set()  # macro nodes re-read (incremental analysis)
         self._file_arch: dict[int, str | None] = {}
         self._resolved: dict[tuple[int, int], tuple[int, ...] | int] = {}
+        self._no_args = self.intern("")  # (no identifier is empty, and no code of a call is)
 
     def intern(self, name: str) -> int:
         i = self.name_ids.get(name)
@@ -216,19 +209,12 @@ class CallGraph:
             kept = [k for k in kept if callee_args[k] != GIVEN_BACK]
         self.callees.append(array("i", [self.intern(callees[k]) for k in kept]))
         if callee_args and any(callee_args[k] for k in kept):
-            self.callee_args.append(array("i", [self._arg_code(callee_args[k]) for k in kept]))
+            self.callee_args.append(array("i", [self.intern(callee_args[k]) for k in kept]))
         else:
             self.callee_args.append(None)
         self.returned.append(array("i", [self.intern(c) for c in returned]) if returned else None)
         self.defs.setdefault(name_id, []).append(node)
         return node
-
-    def _arg_code(self, codes: str) -> int:
-        i = self._arg_code_ids.get(codes)
-        if i is None:
-            i = self._arg_code_ids[codes] = len(self.arg_codes)
-            self.arg_codes.append(codes)
-        return i
 
     def _propagating(self, names: list[str]) -> list[int]:
         """Positions in ``names`` of the callees whose effects propagate along the call."""
@@ -331,7 +317,7 @@ class CallGraph:
             for j, name_id in enumerate(self.callees[i]):
                 target = resolve(name_id, file_id)
                 if type(target) is tuple:
-                    code = arg_ids[j] if arg_ids is not None else 0
+                    code = arg_ids[j] if arg_ids is not None else self._no_args
                     for t in target:
                         if t != i:
                             edge_callee.append(t)
@@ -364,7 +350,7 @@ class CallGraph:
             caller_args[k] = code
             fill[t] = k + 1
         del edge_callee, edge_caller, edge_args, fill
-        _worklist_through_arguments(effects, first, callers, caller_args, self.arg_codes)
+        _worklist_through_arguments(effects, first, callers, caller_args, self.names)
         del callers, caller_args
         _worklist(effects, returned_callers, int(Effect.CAN_FAIL))
         self.effects = array("i", map(finished, effects))

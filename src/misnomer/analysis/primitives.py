@@ -31,6 +31,11 @@ class Effect(IntFlag):
 
 PARAM_SHIFT = 16  # effect bits from here up: the pointer parameters written through, by position
 STATE_CHANGES = Effect.MUTATES | Effect.ALLOCATES | Effect.FREES
+# Effects that flow from a callee to its callers along every call.  OUT_PARAMS does not (the
+# callee's out-parameters are the caller's locals, or are judged where the caller writes them)
+# and CAN_FAIL flows only along returned calls.
+PROPAGATED = (Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | Effect.LOGS |
+              Effect.UNKNOWN)
 _NAMED_EFFECTS = {"mutates": Effect.MUTATES, "allocates": Effect.ALLOCATES,
                   "frees": Effect.FREES, "locks": Effect.LOCKS, "logs": Effect.LOGS,
                   "pure": Effect.NONE}

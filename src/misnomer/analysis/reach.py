@@ -13,7 +13,7 @@ the parameter bits stand for the rest.
 from __future__ import annotations
 
 from ..facts import ARG_ELSEWHERE, ARG_LOCAL, MAX_PARAMS, param_of_arg
-from .primitives import PARAM_SHIFT, Effect
+from .primitives import PARAM_SHIFT, PROPAGATED, Effect
 
 # a callee_args value: what the calls to this callee take (a reference, memory) the function
 # gives back before returning (`dev = bus_find_device(..); ..; put_device(dev);`), so nothing
@@ -23,9 +23,7 @@ GIVEN_BACK = "~"
 _MUTATES = int(Effect.MUTATES)
 _PARAMS_ONLY = int(Effect.PARAMS_ONLY)
 _PARAMS = ((1 << MAX_PARAMS) - 1) << PARAM_SHIFT
-# effect bits a call passes to its caller, besides what its arguments decide
-_FLOWING = int(Effect.MUTATES | Effect.ALLOCATES | Effect.FREES | Effect.LOCKS | Effect.LOGS |
-               Effect.UNKNOWN)
+_FLOWING = int(PROPAGATED)  # what a call passes to its caller, besides what its arguments decide
 
 
 def params_mask(bits: int) -> int:

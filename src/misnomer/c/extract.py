@@ -693,12 +693,12 @@ class FileExtractor:
                 body = src[self.fstarts[fi]:self.fends[fi]]
                 # a whole word that is not a field name (f->len, s.len)
                 pattern = rb"(?<![\w$.])(?<!->)" + name.encode() + rb"(?![\w$])"
-                uses = len(re.findall(pattern, body))
+                uses = list(re.finditer(pattern, body))
                 # `if (port) *port = p;`: an optional out-parameter's test is not a read
                 tests = len(re.findall(rb"(?:\bif\s*\(|&&|\|\|)\s*!?\s*" + name.encode() +
                                        rb"\s*(?:\)|&&|\|\||[!=]=\s*NULL\b)", body))
-                ff.param_uses[name] = 0 if _written_first(body, pattern, name) else \
-                    max(0, uses - tests - 1)  # minus the declaration
+                ff.param_uses[name] = 0 if _written_first(body, uses, pattern) else \
+                    max(0, len(uses) - tests - 1)  # minus the declaration
 
     def _variants(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -722,17 +722,17 @@ class FileExtractor:
 _PLAIN_STORE_RE = re.compile(rb"\s*(?:\[[^\]=;]*\]\s*)?=(?!=)([^;]*)")
 
 
-def _written_first(body: bytes, pattern: bytes, name: str) -> bool:
-    """Is a pointer parameter's first use in the body (after its declaration) a plain store
-    through it (`*len = n;`, `buf[0] = c;`) whose value does not read it?  Reads after that
-    read back what the function itself wrote: C's second return value all the same."""
-    uses = re.finditer(pattern, body)
-    if next(uses, None) is None:
-        return False  # (the declaration)
-    first = next(uses, None)
-    if first is None or body[first.start() - 1:first.start()] not in (b"*", b"(", b" ", b"\t"):
+def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
+    """Is a pointer parameter's first use in the body (``uses[0]`` is its declaration) a plain
+    store through it (`*len = n;`, `buf[0] = c;`) whose value does not read it?  Reads after
+    that read back what the function itself wrote: C's second return value all the same."""
+    if len(uses) < 2:
         return False
-    if not body[:first.start()].rstrip(b" \t\r\n(").endswith((b"*", b";", b"{", b"}", b")")):
+    first = uses[1]
+    if body[first.start() - 1:first.start()] not in (b"*", b"(", b" ", b"\t"):
+        return False
+    before = body[max(0, first.start() - 64):first.start()].rstrip(b" \t\r\n(")
+    if not before.endswith((b"*", b";", b"{", b"}", b")")):
         return False  # not the start of a statement
     m = _PLAIN_STORE_RE.match(body, first.end())
     if m is None:

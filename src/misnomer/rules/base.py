@@ -63,6 +63,7 @@ class CheckContext:
     _inputs: dict[int, tuple] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _return_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    _params: dict[int, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
@@ -74,14 +75,16 @@ class CheckContext:
 
     def param_names(self, fn: FunctionView) -> set[str]:
         """The names of the function's parameters, read off its stored signature."""
-        row = self.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
-                                      (fn.id,)).fetchone()
-        signature = row[0] if row else ""
-        start = signature.find("(", signature.find(fn.name) + len(fn.name))
-        if start < 0:
-            return set()
-        return {p.name for p in parse_params(signature[start:signature.rfind(")") + 1])
+        names = self._params.get(fn.id)
+        if names is None:
+            row = self.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
+                                          (fn.id,)).fetchone()
+            signature = row[0] if row else ""
+            start = signature.find("(", signature.find(fn.name) + len(fn.name))
+            names = self._params[fn.id] = set() if start < 0 else {
+                p.name for p in parse_params(signature[start:signature.rfind(")") + 1])
                 if p.name}
+        return names
 
     def body_text(self, fn: FunctionView) -> str:
         """The lines of the definition, as the indexed file has them."""

@@ -269,11 +269,12 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
             set(_read_names(condition)) <= ctx.param_names(fn):
         return False  # `if (cpumask_empty(mask)) return;`: nothing to do for this input
     constants = [a or b for a, b in _COMPARED_CONSTANT.findall(condition)]
+    body = ctx.body_text(fn) if constants else ""
     for constant in constants:
         # `sk->state == TCP_CLOSE`: a precondition, unless the body brings the state about
         # (`->state = READY` after `if (d->state == READY)`) or it is a sentinel (INVALID_PAGE)
         if not _SENTINEL.search(constant) and \
-                len(re.findall(r"\b" + constant + r"\b", ctx.body_text(fn))) < 2:
+                len(re.findall(r"\b" + constant + r"\b", body)) < 2:
             return False
     if not (condition.lstrip().startswith("!") and not condition.lstrip().startswith("!=")
             or _ABSENT.search(condition)):
