@@ -510,3 +510,142 @@ def test_out_parameters_read_back_after_the_function_wrote_them(idioms):
 def test_a_put_on_the_way_out_of_an_iterator_gives_its_reference_back(idioms):
     d = idioms.definition("gizmo_has_id")
     assert (d["shape"], "mutates" in on(d)) == ("query", False)
+
+
+MATCH_MACRO = """\
+struct match { void *key; void *mask; };
+struct rule { struct match *m; };
+
+#define RULE_MATCH_FILL(__rule, __out)				\\
+	const struct match *__m = (__rule)->m;			\\
+	(__out)->key = __m->key;				\\
+	(__out)->mask = __m->mask;
+
+void rule_match_get(const struct rule *rule, struct match *out)
+{
+	RULE_MATCH_FILL(rule, out);
+}
+
+static struct match last_match;
+
+int rule_is_keyed(const struct rule *rule)
+{
+	struct match m;
+
+	rule_match_get(rule, &m);
+	return m.key != 0;
+}
+
+void rule_remember(const struct rule *rule)
+{
+	rule_match_get(rule, &last_match);
+}
+"""
+
+
+def test_a_macro_filling_its_argument_changes_only_what_the_caller_passes(tmp_path):
+    from helpers import index_tree, only_definition
+    (tmp_path / "match.c").write_text(MATCH_MACRO)
+    db = index_tree(tmp_path)
+    asker = only_definition(db, "rule_is_keyed")
+    assert asker["shape"] == "query" and on(asker) == set()
+    keeper = only_definition(db, "rule_remember")
+    assert "mutates" in on(keeper)
+
+
+BIT_OPERATIONS = """\
+#define DECLARE_BITMAP(name, bits) unsigned long name[((bits) + 63) / 64]
+#define EV_KEY 1
+#define FOO_DIRTY 3
+
+struct foo { unsigned long flags; unsigned long map[2]; };
+static unsigned long shared_map[4];
+
+void bitmap_zero(unsigned long *dst, unsigned int nbits);
+void bitmap_set(unsigned long *map, unsigned int start, unsigned int len);
+void __set_bit(long nr, volatile unsigned long *addr);
+void set_bit(long nr, volatile unsigned long *addr);
+int bitmap_subset(const unsigned long *a, const unsigned long *b, unsigned int nbits);
+
+int keys_are_absolute(const unsigned long *keys)
+{
+	DECLARE_BITMAP(scratch, 64);
+
+	bitmap_zero(scratch, 64);
+	__set_bit(EV_KEY, scratch);
+	return bitmap_subset(scratch, keys, 64);
+}
+
+void foo_mark_dirty(struct foo *f)
+{
+	set_bit(FOO_DIRTY, &f->flags);
+}
+
+void foo_mark_range(struct foo *f)
+{
+	bitmap_set(f->map, 0, 8);
+}
+
+/* sets bits in a bitmap the caller already holds: an update of it, not a value handed back */
+void mask_set_low(unsigned long *mask, int n)
+{
+	bitmap_set(mask, 0, n);
+}
+
+void map_mark(int n)
+{
+	__set_bit(n, shared_map);
+}
+"""
+
+
+def test_bit_operations_change_what_their_bitmap_belongs_to(tmp_path):
+    from helpers import index_tree, only_definition
+    (tmp_path / "bits.c").write_text(BIT_OPERATIONS)
+    db = index_tree(tmp_path)
+    scratch = only_definition(db, "keys_are_absolute")
+    assert scratch["shape"] == "query" and on(scratch) == set()
+    # a flag set on the object passed in is a change of it, not an out-parameter
+    assert on(only_definition(db, "foo_mark_dirty")) == {"mutates"}
+    assert on(only_definition(db, "foo_mark_range")) == {"mutates"}
+    assert on(only_definition(db, "mask_set_low")) == {"mutates"}
+    assert on(only_definition(db, "map_mark")) == {"mutates"}
+
+
+def test_a_predicate_filling_two_result_structs_only_hands_back_results(tmp_path):
+    from helpers import index_tree, only_definition
+    from test_extract import FIELDS_FILLED_FIRST
+    (tmp_path / "ring.c").write_text("typedef _Bool bool;\n" + FIELDS_FILLED_FIRST)
+    db = index_tree(tmp_path)
+    f = only_definition(db, "ring_param_is_changed")
+    assert on(f) == {"out_params"}
+    assert f["shape"] == "query"
+    assert "mutates" in on(only_definition(db, "cfg_apply"))
+
+
+STATE_MACRO = """\
+struct tree;
+struct tree_state { struct tree *t; unsigned long index; void *node; };
+#define TREE_STATE(name, tree, idx) struct tree_state name = { .t = tree, .index = idx }
+
+void *tree_state_load(struct tree_state *ts)
+{
+	ts->node = 0;
+	return ts->node;
+}
+
+void *tree_lookup(struct tree *t, unsigned long index)
+{
+	TREE_STATE(ts, t, index);
+
+	return tree_state_load(&ts);
+}
+"""
+
+
+def test_a_local_declared_through_a_macro_is_local(tmp_path):
+    from helpers import index_tree, only_definition
+    (tmp_path / "tree.c").write_text(STATE_MACRO)
+    db = index_tree(tmp_path)
+    f = only_definition(db, "tree_lookup")
+    assert f["shape"] == "query" and on(f) == set()

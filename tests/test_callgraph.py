@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from misnomer.analysis.callgraph import choose_definitions, config_off, summarize_macro
-from misnomer.analysis.primitives import Effect, PrimitiveTable
+from misnomer.analysis.primitives import PARAM_SHIFT, Effect, PrimitiveTable
 
 TABLE = PrimitiveTable()
 
@@ -120,6 +120,27 @@ def test_macros_that_write_the_machine_mutate(name, params, body):
 ])
 def test_macros_that_read_the_machine_do_not_mutate(name, params, body):
     assert summarize_macro(name, params, body, TABLE).effects == Effect.NONE
+
+
+@pytest.mark.parametrize("params, body, written", [
+    # fills the struct its third argument points to; its own pointers are declarations
+    ("(rule, kind, out)", "const struct match *__m = &(rule)->match; "
+     "(out)->key = lookup_key(__m, kind); (out)->mask = lookup_mask(__m, kind);", 0b100),
+    ("(p, v)", "do { *(p) = (v); } while (0)", 0b1),
+    ("(st)", "((st)->hits++)", 0b1),
+])
+def test_a_macro_writing_only_through_its_arguments_is_params_only(params, body, written):
+    effects = int(summarize_macro("FILL_x", params, body, TABLE).effects)
+    assert effects & int(Effect.PARAMS_ONLY) and effects & int(Effect.MUTATES)
+    assert effects >> PARAM_SHIFT == written
+
+
+@pytest.mark.parametrize("params, body", [
+    ("(v)", "do { the_state->mode = (v); } while (0)"),  # a global behind the pointer
+    ("(p, v)", "do { *(p) = (v); *shared_slot = 1; } while (0)"),  # and something else too
+])
+def test_a_macro_writing_elsewhere_mutates(params, body):
+    assert summarize_macro("SET_x", params, body, TABLE).effects == Effect.MUTATES
 
 
 def test_a_forwarding_macro_has_its_target_as_callee():

@@ -929,11 +929,21 @@ static inline void cpu_store(unsigned long *p, unsigned long v)
 {
 	asm("mov %1, %0" : "=m"(*p) : "r"(v));
 }
+
+static inline bool seg_is_usable(unsigned short sel)
+{
+	unsigned int ar;
+	bool ok;
+
+	asm("lar %[sel], %[ar]" : [ar] "=r"(ar), "=qm"(ok) : [sel] "r"(sel));
+	return ok && (ar & 0x80);
+}
 """
 
 
 @pytest.mark.parametrize("name, acts", [("cpu_read_ctl", 0), ("cpu_write_ctl", 1),
-                                        ("cpu_fence", 1), ("cpu_store", 1)])
+                                        ("cpu_fence", 1), ("cpu_store", 1),
+                                        ("seg_is_usable", 0)])
 def test_inline_assembly_that_only_reads_into_registers_does_not_act(name, acts):
     assert function_facts(ASM, name).asm == acts
 
@@ -995,3 +1005,96 @@ int f(void)
         ("p->v", TargetKind.LOCAL), ("q->v", TargetKind.POINTER),
         ("p->link->v", TargetKind.POINTER)]  # a pointer stored in the local points elsewhere
     assert {c.callee: c.args for c in ff.calls}["use"] == ".?."
+
+
+ASM_TEMPLATE_MACROS = """\
+#define FIXUP_ENTRY(from, to) ".pushsection .fixup\\n" #from "," #to "\\n.popsection\\n"
+
+static inline unsigned long word_load_padded(const void *addr)
+{
+	unsigned long ret;
+
+	asm volatile(
+		"1:	mov %[mem], %[ret]\\n"
+		"2:\\n"
+		FIXUP_ENTRY(1b, 2b)
+		: [ret] "=r" (ret)
+		: [mem] "m" (*(unsigned long *)addr));
+	return ret;
+}
+
+static inline unsigned long word_load_shifted(const void *addr)
+{
+	unsigned long ret;
+
+	asm(
+	"1:	" LOAD_INSN " %[ret], 0(%[addr])\\n"
+#ifdef CONFIG_BIG_WORDS
+	"sld	%[ret], %[ret], 3\\n"
+#else
+	"srd	%[ret], %[ret], 3\\n"
+#endif
+	: [ret] "=&r" (ret)
+	: [addr] "b" (addr));
+	return ret;
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["word_load_padded", "word_load_shifted"])
+def test_macros_and_directives_inside_an_asm_template_parse(name):
+    """A macro pasted between the template's strings, or an #ifdef inside it, made the whole
+    statement an error, read as writes to its operands."""
+    f = function_facts(ASM_TEMPLATE_MACROS, name)
+    assert not f.has_error
+    assert f.asm == 0
+    assert f.writes == []
+
+
+OUT_PARAM_IN_A_COMMENT = """\
+static bool rate_lookup(int rate, unsigned char *mcs, bool *sgi)
+{
+	if (rate == 72) {
+		/* the last rate uses sgi */
+		*sgi = true;
+		*mcs = 7;
+		return true;
+	}
+	return false;
+}
+"""
+
+
+def test_a_parameter_named_in_a_comment_is_not_read_there():
+    f = function_facts(OUT_PARAM_IN_A_COMMENT, "rate_lookup")
+    assert f.param_uses == {"sgi": 0, "mcs": 0}  # written first: out-parameters
+
+
+FIELDS_FILLED_FIRST = """\
+struct ring_param { int tx; int rx; };
+struct cfg { int tx; int rx; int mode; };
+
+bool ring_param_is_changed(const struct cfg *cfg, struct ring_param *old, struct ring_param *new)
+{
+	new->tx = cfg->tx;
+	new->rx = cfg->rx;
+	old->tx = 64;
+	old->rx = 64;
+	return old->tx != new->tx || old->rx != new->rx;
+}
+
+void cfg_apply(struct cfg *dev, struct cfg *req)
+{
+	req->tx = 1;
+	if (req->mode)
+		dev->mode = 2;
+}
+"""
+
+
+def test_fields_stored_before_they_are_read_back_make_an_out_parameter():
+    f = function_facts(FIELDS_FILLED_FIRST, "ring_param_is_changed")
+    assert f.param_uses == {"old": 0, "new": 0}
+    # a field read that the function did not store first is an input
+    g = function_facts(FIELDS_FILLED_FIRST, "cfg_apply")
+    assert g.param_uses["req"] > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import index_tree, only_definition
 from misnomer.c.macros import (MacroKnowledge, builtin_knowledge, is_hint,
                                learn_macros, scan_defines, scan_hints)
 
@@ -255,3 +256,27 @@ def test_fingerprint_changes_with_what_is_rewritten():
     assert a.fingerprint() == b.fingerprint()
     b.iterators.add("idiom_for_each_thing")
     assert a.fingerprint() != b.fingerprint()
+
+
+def test_a_plain_word_made_an_attribute_in_one_c_file_is_not_learnt():
+    rows = [("vector", None, "__attribute__((vector_size(16)))"),
+            ("notrace", None, "__attribute__((no_instrument_function))"),
+            ("__hot_path", None, "__attribute__((hot))")]
+    k = learn_macros(rows, MacroKnowledge(), private={"vector", "__hot_path"})
+    assert "vector" not in k.attributes
+    assert {"notrace", "__hot_path"} <= k.attributes
+
+
+def test_index_keeps_a_variable_named_like_another_files_private_attribute(tmp_path):
+    (tmp_path / "simd.c").write_text(
+        "#define vector __attribute__((vector_size(16)))\n"
+        "typedef unsigned char vec_t vector;\n")
+    (tmp_path / "evt.c").write_text(
+        "typedef unsigned char u8;\n"
+        "static int evt_is_soft(unsigned int evt)\n{\n"
+        "\tu8 vector = evt & 0xff;\n\n\treturn vector > 3;\n}\n")
+    db = index_tree(tmp_path)
+    f = only_definition(db, "evt_is_soft")
+    assert not f["parse_errors"]
+    assert f["summary"] == "returns vector > 3"
+    assert not f["effects"]["mutates"]["value"]

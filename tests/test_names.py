@@ -276,3 +276,28 @@ def test_a_question_about_an_event_keeps_its_question_word():
 ])
 def test_words_in_verb_position_that_are_not_the_verb(name, directory, expected):
     assert BARE.parse(name, directory).verb == expected
+
+
+@pytest.mark.parametrize("name, verb, rivals", [
+    # two verbs: which one the name means cannot be told from the words alone
+    ("update_cfs_rq_h_load", "load", ("update",)),
+    ("propagate_entity_load_avg", "load", ("propagate",)),
+    ("otx_cpt_set_eng_grps_is_rdonly", "is", ("set",)),
+    ("echo_can_disable_detector_update", "can", ("update",)),
+    # a question word asks about what follows it: no rival there
+    ("i40e_can_reuse_rx_page", "can", ()),
+    ("pqi_is_parity_write_stream", "is", ()),
+    # one verb, and nouns or links that are also in the verb list
+    ("kvm_mmu_reload", "reload", ()),
+    ("skb_ensure_writable", "ensure", ()),
+    ("mwifiex_reset_link_state", "reset", ()),
+    ("copy_from_user", "copy", ()),
+    # a verb before a question word names what is updated (the field is_inter)
+    ("update_is_inter_probs", "is", ("update",)),
+    ("neigh_update_is_router", "is", ("update",)),
+    # a handler for IS_EX records, not a question
+    ("amt_mcast_is_ex_handler", "is", ("handler",)),
+])
+def test_rival_verbs_are_noted(model, name, verb, rivals):
+    p = model.parse(name, LIB)
+    assert (p.verb, p.rivals) == (verb, rivals)

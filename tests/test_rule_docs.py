@@ -151,7 +151,7 @@ def test_rule_has_a_description_and_two_different_examples(rule):
 
 
 def test_rules_off_by_default():
-    assert [r.id for r in ALL_RULES if not r.default] == ["MN105", "MN106", "MN201"]
+    assert [r.id for r in ALL_RULES if not r.default] == ["MN105", "MN106", "MN201", "MN301"]
     for rule in ALL_RULES:
         assert ("--select" in rule.description) == (not rule.default), rule.id
 

@@ -17,8 +17,8 @@ MN104, MN105 and MN106 judge a verb by what it means among the tree's *other* fu
 speak once the verb has enough of them (30, or 100 for MN106).  No hand-written file should carry
 that many functions, so :func:`write_siblings` generates them next to the case: see SURROUNDINGS.
 
-MN105 and MN106 are off by default (they run only when selected): their cases are checked with
-every rule selected, see SELECT.
+MN105, MN106, MN201 and MN301 are off by default (they run only when selected): their cases are
+checked with the rule selected, see SELECT.
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ SURROUNDINGS: dict[str, list[Siblings]] = {
 # their near misses are also near misses for the rest.
 SELECT: dict[str, list[str]] = {
     "action_without_effect": ["ALL"],
+    "return_convention": ["MN301"],
+    "return_convention_local": ["MN301"],
     "unconventional_verb": ["ALL"],
     "verb_effect_mismatch": ["ALL"],
     "verb_effect_pools": ["ALL"],
@@ -274,7 +276,7 @@ def test_every_rule_has_a_functional_case():
 def test_cases_select_the_rules_that_are_off_by_default():
     """A marker for a rule a plain check does not run could never be met."""
     off = {r.id for r in ALL_RULES if not r.default}
-    assert off == {"MN105", "MN106", "MN201"}
+    assert off == {"MN105", "MN106", "MN201", "MN301"}
     for case in case_names():
         wanted = {rule for _, _, rule in markers(case_source(case))} & off
         selected = rules_matching(SELECT[case]) if case in SELECT else set()
@@ -360,28 +362,28 @@ def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
     assert name not in {f["function"] for f in result.report["findings"]}
 
 
-def _reset_tree(root: Path, ensure_siblings: int) -> set[tuple[str, str]]:
-    """An ensure-shaped fan_reset among 20 acting *_reset functions and ``ensure_siblings``
+def _restart_tree(root: Path, ensure_siblings: int) -> set[tuple[str, str]]:
+    """An ensure-shaped fan_restart among 20 acting *_restart functions and ``ensure_siblings``
     ensure-shaped ones; the MN101 findings."""
     (root / "fan.c").parent.mkdir(parents=True)
     (root / "fan.c").write_text(
-        "struct fan { int on; };\n\nint fan_reset(struct fan *f)\n{\n\tif (!f->on)\n"
+        "struct fan { int on; };\n\nint fan_restart(struct fan *f)\n{\n\tif (!f->on)\n"
         "\t\treturn 0;\n\tf->on = 0;\n\treturn 0;\n}\n")
-    groups = [Siblings("reset", "action", 20)]
+    groups = [Siblings("restart", "action", 20)]
     if ensure_siblings:
-        groups.append(Siblings("reset", "ensure", ensure_siblings))
+        groups.append(Siblings("restart", "ensure", ensure_siblings))
     write_siblings(root, groups)
     result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN101")
     return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
 
 
 def test_conditional_action_is_tolerated_where_the_tree_makes_the_verb_ensure_shaped(tmp_path):
-    """Three of the other 23 resets (13%) act only when needed: a convention of this tree."""
-    assert _reset_tree(tmp_path / "ensure", 3) == set()
+    """Three of the other 23 restarts (13%) act only when needed: a convention of this tree."""
+    assert _restart_tree(tmp_path / "ensure", 3) == set()
 
 
 def test_conditional_action_is_reported_where_the_verb_always_acts(tmp_path):
-    assert _reset_tree(tmp_path / "action", 0) == {("fan_reset", "MN101")}
+    assert _restart_tree(tmp_path / "action", 0) == {("fan_restart", "MN101")}
 
 
 def test_predicate_message_says_what_it_returns_in_words(checked):
@@ -477,11 +479,11 @@ def test_a_one_line_definition_is_judged_like_the_same_body_on_several_lines(tmp
     findings = check_one_file(
         tmp_path, "cache.c", "struct cache { int valid; };\n"
         "int cache_fill(struct cache *c);\n"
-        "int cache_reset(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }\n"
+        "int cache_reinit(struct cache *c) { if (c->valid) return 0; return cache_fill(c); }\n"
         "\n"
         "int cache_reload(struct cache *c)\n{\n\tif (c->valid)\n\t\treturn 0;\n"
         "\treturn cache_fill(c);\n}\n")
-    assert found_in(findings) == {("cache_reset", "MN101"), ("cache_reload", "MN101")}
+    assert found_in(findings) == {("cache_reinit", "MN101"), ("cache_reload", "MN101")}
 
 
 def test_a_loop_that_skips_bad_blocks_is_not_a_conditional_action(tmp_path):

@@ -69,7 +69,7 @@ def run_check(index: Index, config: Config, options: CheckOptions,
     table = table or PrimitiveTable(config.primitives or None)
     enabled = enabled_rules(config, options)
     lexicon = cached_lexicon(index, config.verbs)
-    vocab = VerbVocabulary.load(config.verbs)
+    vocab = VerbVocabulary.load(config.verbs).with_promises(config.promises)
     ctx = CheckContext(index, lexicon, vocab, table)
     callers = dict(index.conn.execute(
         "SELECT name, json_array_length(function_ids) FROM callers"))

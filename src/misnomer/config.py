@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .resources import parse_toml
+from .resources import load_toml, parse_toml
 
 KNOWN_KEYS = {
     "exclude": "list of glob patterns of paths not to index",
@@ -16,6 +16,8 @@ KNOWN_KEYS = {
     "select": "rules to report (IDs or symbols, or prefixes)",
     "ignore": "rules not to report",
     "verbs": "extra words to read as verbs",
+    "promises": "extra verbs per promise (unconditional_action = [\"load\"], predicate, check, "
+                "...: the lists of data/verbs.toml)",
     "min_confidence": "findings below this confidence are not reported",
 }
 
@@ -29,6 +31,7 @@ class Config:
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     verbs: list[str] = field(default_factory=list)
+    promises: dict[str, list[str]] = field(default_factory=dict)
     min_confidence: float = 0.0
 
 
@@ -66,6 +69,16 @@ def _from_mapping(data: dict, path: Path) -> Config:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: `{key}` must be a table")
         setattr(config, key, value)
+    promises = data.get("promises", {})
+    if not isinstance(promises, dict) or not all(
+            isinstance(v, list) and all(isinstance(w, str) for w in v) for v in promises.values()):
+        raise ConfigError(f"{path}: `promises` must be a table of lists of verbs")
+    known_promises = set(load_toml("verbs.toml")["promises"])
+    if set(promises) - known_promises:
+        raise ConfigError(f"{path}: unknown promise(s) "
+                          f"{', '.join(sorted(set(promises) - known_promises))} "
+                          f"(known: {', '.join(sorted(known_promises))})")
+    config.promises = promises
     confidence = data.get("min_confidence", 0.0)
     if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
         raise ConfigError(f"{path}: `min_confidence` must be a number from 0 to 1")

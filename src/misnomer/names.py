@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .resources import load_toml
@@ -42,6 +42,15 @@ PREDICATES_THAT_NAME_THINGS = frozenset({"can", "will", "must", "may", "is"})
 # write, xfer_reset_done reports a finished reset.
 EVENT_WORDS = frozenset({"failed", "failure", "done", "complete", "completed", "completion",
                          "finished", "pending", "timeout", "timedout"})
+# A name ending in one of these names the code that reacts to something (a handler for IS_EX
+# records, a callback), whatever question word stands before it.
+HANDLER_NOUNS = frozenset({"handler", "handle", "cb", "callback", "hook", "fn", "func", "work",
+                           "worker", "notifier", "isr", "irq", "thread", "tasklet", "timer",
+                           "ops"})
+# Words in the verb list that, beside another verb, are the thing or the link between words
+# (reset_connect_state, copy_from_user).
+NOT_RIVALS = NOUN_LIKE_VERBS | ADJECTIVE_AFTER | {"to", "from", "as", "try", "maybe", "end",
+                                                  "age", "new", "fix", "mod", "test", "data"}
 PREFIX_MIN_FUNCTIONS = 4  # functions sharing a leading sequence in one directory
 PREFIX_MIN_SHARE = 0.04  # ... and this share of the directory's functions
 GLOBAL_PREFIX_MIN = 40  # functions sharing it across the tree (in several directories)
@@ -89,6 +98,10 @@ class NameParts:
     verb: str | None
     role: str  # prefix_verb_object, prefix_object_verb, verb_object, verb, object_verb, none
     qualifiers: tuple[str, ...]  # internal (leading __), maybe, try, if_needed, locked, ...
+    # other words of the name that could be its verb (update_cfs_rq_h_load: update beside
+    # load; amd_detect_cmp: detect beside cmp): the verb chosen is then a guess, and a rule
+    # that judges the name by it must not be sure of it
+    rivals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,16 @@ class VerbVocabulary:
     @property
     def predicates(self) -> frozenset[str]:
         return self.promise_sets.get("predicate", frozenset())
+
+    def with_promises(self, extra: dict[str, list[str]]) -> VerbVocabulary:
+        """The same vocabulary with more verbs making each promise (from the configuration)."""
+        if not extra:
+            return self
+        sets = dict(self.promise_sets)
+        for promise, verbs in extra.items():
+            sets[promise] = sets.get(promise, frozenset()) | frozenset(verbs)
+        return replace(self, words=self.words | frozenset(w for v in extra.values() for w in v),
+                       promise_sets=sets)
 
     def promises(self, verb: str | None, promise: str) -> bool:
         return verb is not None and verb in self.promise_sets.get(promise, ())
@@ -216,6 +239,7 @@ class NameModel:
         if any(w in WH_WORDS for w in words[:len(prefix) + 1]):
             # what_owner_is_waiting_for: a question about something, named by its answer
             return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
+        whole = tuple(rest)  # the words that may hold the verb, before any is set aside
         if len(rest) >= 2 and rest[0] in verbs and rest[1] in verbs and (
                 rest[0] in NOUN_LIKE_VERBS or (len(rest) >= 3 and rest[1] in COMMON_VERBS)):
             # queue_is_ready, map_get_entry, ip_set_get_h16, clone_find_next_region: the
@@ -260,7 +284,26 @@ class NameModel:
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"
                     break
-        return NameParts(name, words, prefix, verb, role, tuple(qualifiers))
+        return NameParts(name, words, prefix, verb, role, tuple(qualifiers),
+                         self._rivals(whole, verb, nouns))
+
+    def _rivals(self, rest: tuple[str, ...], verb: str | None,
+                nouns: frozenset[str]) -> tuple[str, ...]:
+        """The words of ``rest`` besides ``verb`` that read as verbs.  A question word is
+        followed by what it asks about (can_reuse_rx_page, is_parity_write_stream): only a
+        verb before it, or a verb ending the name after it (echo_can_..._update), rivals it."""
+        if verb is None or verb not in rest:
+            return ()
+        at = rest.index(verb)
+        candidates = [(i, w) for i, w in enumerate(rest)
+                      if i != at and w != verb and w not in nouns and w not in NOT_RIVALS and
+                      (w in self.verbs or _looks_like_a_verb(w))]
+        if verb in self.vocab.predicates:
+            candidates = [(i, w) for i, w in candidates
+                          if i < at or (i == len(rest) - 1 and i > at + 1)]
+            if rest[-1] in HANDLER_NOUNS and at < len(rest) - 1:
+                candidates.append((len(rest) - 1, rest[-1]))  # amt_mcast_is_ex_handler
+        return tuple(w for _, w in candidates)
 
 
 _DIRECTORY_WORDS = re.compile(r"[/_.-]")

@@ -18,7 +18,8 @@ from array import array
 from collections import deque
 from dataclasses import dataclass
 
-from .primitives import PROPAGATED, Effect, PrimitiveTable
+from ..facts import MAX_PARAMS
+from .primitives import PARAM_SHIFT, PROPAGATED, Effect, PrimitiveTable
 from .reach import GIVEN_BACK, at_call, finished, params_mask, passed_up, working
 
 _MACRO_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
@@ -72,9 +73,43 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
                 own |= int(Effect.MUTATES)
         else:
             callees.append(callee)
-    if _MACRO_WRITE.search(body) or _MACRO_ASM_EFFECT.search(body):
+    if _MACRO_ASM_EFFECT.search(body):
+        own |= int(Effect.MUTATES)
+    written = 0  # the parameters written through, as a mask
+    positions = {p.strip(): k for k, p in enumerate(params.strip("()").split(","))}
+    for m in _MACRO_WRITE.finditer(body):
+        declared = _DECLARES.search(body, max(0, m.start() - 40), m.start()) \
+            if m.group(0).startswith("*") else None
+        if declared and declared.group(1) not in _KEYWORDS:
+            continue  # `struct flow_match *__m = ...`: the macro's own pointer, declared
+        k = positions.get(_written_base(body, m))
+        if k is None or k >= MAX_PARAMS:
+            own |= int(Effect.MUTATES)
+        else:
+            written |= 1 << k
+    if written and not own & int(Effect.MUTATES):
+        # `(__out)->key = ...` only: like a function filling its out-parameter, what the
+        # macro changes is what each use passes it (a local struct: nothing)
+        own |= int(Effect.MUTATES | Effect.PARAMS_ONLY) | (written << PARAM_SHIFT)
+    elif written:
         own |= int(Effect.MUTATES)
     return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)), file_id)
+
+
+_DECLARES = re.compile(r"([A-Za-z_]\w*)\s*\Z")
+_TRAILING_NAME = re.compile(r"([A-Za-z_]\w*)\s*\)*\s*\Z")
+_DEREF_NAME = re.compile(r"\*\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*(?:[-+*/%&|^]|<<|>>)?=")
+
+
+def _written_base(body: str, m: re.Match) -> str | None:
+    """The variable a write in a macro body goes through: `(__out)->key =` -> `__out`,
+    `*(p) =` -> `p`; None for other forms (a store through a cast, an increment)."""
+    text = m.group(0)
+    if text.startswith("->"):
+        before = _TRAILING_NAME.search(body, max(0, m.start() - 80), m.start())
+        return before.group(1) if before else None
+    deref = _DEREF_NAME.fullmatch(text)
+    return deref.group(1) if deref else None
 
 
 def merge_macros(summaries: list[MacroSummary]) -> MacroSummary:
@@ -255,7 +290,7 @@ class CallGraph:
         self.visible.append(1)
         self.arch.append(None)
         self.stub.append(0)
-        self.own.append(int(summary.effects))
+        self.own.append(working(int(summary.effects)))
         self.callees.append(array("i", [self.intern(c) for c in summary.callees]))
         self.callee_args.append(None)
         self.returned.append(None)

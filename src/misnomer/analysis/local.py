@@ -250,6 +250,8 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
             if target:
                 param_writes.setdefault(target, []).append((line, f"{callee}()", region, arm,
                                                             col))
+                if prim.updates:
+                    param_reads.add(target)  # `set_bit(n, &p->flags)`: p's own state
                 continue
         if bits & _FREES and region & _ERROR and not bits & _ALLOCATES:
             # freeing on the error path: the cleanup of what this function allocated

@@ -46,6 +46,9 @@ class Primitive:
     name: str  # the lexicon entry (a name or a glob)
     effects: Effect
     writes_arg: int | None = None
+    # reads what it writes (bit operations): through a parameter it changes that object, it
+    # never fills an out-parameter
+    updates: bool = False
 
     @property
     def changes_state(self) -> bool:
@@ -82,7 +85,8 @@ class PrimitiveTable:
                                          f"(expected one of {', '.join(_NAMED_EFFECTS)})")
                     bits |= _NAMED_EFFECTS[word]
                 for name in entry.get("names", []):
-                    prim = Primitive(name, bits, entry.get("writes_arg"))
+                    prim = Primitive(name, bits, entry.get("writes_arg"),
+                                     bool(entry.get("updates", False)))
                     if "*" in name or "?" in name:
                         self.globs.append((name, prim))
                     else:

@@ -254,6 +254,12 @@ class FileExtractor:
         for fi, _, n in self._owned(caps.get("array", [])):
             self.arrays[fi].add(src[n.start_byte:n.end_byte].decode("utf-8", "replace"))
         self.locals: list[set[bytes]] = [set() for _ in facts]
+        for fi in range(len(facts)):
+            # `DECLARE_BITMAP(scratch, N);`, `XA_STATE(xas, xa, index);`: locals declared
+            # through a macro
+            for m in _DECLARING_MACRO_RE.finditer(src, self.fstarts[fi], self.fends[fi]):
+                self.locals[fi].add(m.group(1))
+                self.arrays[fi].add(m.group(1).decode("utf-8", "replace"))
         local_pointers: list[set[bytes]] = [set() for _ in facts]
         # pointers declared to point into a local (`struct hdr *h = &msg.hdr;`): what is
         # written through them stays in this function's frame
@@ -600,6 +606,8 @@ class FileExtractor:
         for fi, k, n in self._owned(nodes):
             start, end = n.start_byte, n.end_byte
             text = collapse(src[start:end].decode("utf-8", "replace"))
+            if '"' in text or _ASM_WORD_RE.match(text):
+                continue  # an asm statement tree-sitter could not read: no lvalue at all
             if start in update_starts:
                 around = src[max(0, start - 2):start] + src[end:end + 2]
                 op = "--" if b"--" in around else "++"
@@ -689,8 +697,9 @@ class FileExtractor:
                 continue
             wanted = {row[1] for row in ff.write_rows if row[1] in pointers}
             wanted.update(row[5] for row in ff.call_rows if row[5] in pointers)
+            # comments and strings blanked: `/* last rate uses sgi */` does not read sgi
+            body = _NOT_CODE_RE.sub(_blank, src[self.fstarts[fi]:self.fends[fi]])
             for name in wanted:
-                body = src[self.fstarts[fi]:self.fends[fi]]
                 # a whole word that is not a field name (f->len, s.len)
                 pattern = rb"(?<![\w$.])(?<!->)" + name.encode() + rb"(?![\w$])"
                 uses = list(re.finditer(pattern, body))
@@ -719,7 +728,18 @@ class FileExtractor:
                 ff.variant = _first_line(self.original, node)
 
 
+# a statement that declares a local through a macro: DECLARE_BITMAP(mask, 64);, XA_STATE(xas,
+# xa, 0);, DEFINE_WAIT(wait);, LIST_HEAD(list);
+_DECLARING_MACRO_RE = re.compile(
+    rb"[;{]\s*(?:DECLARE_[A-Z0-9_]+|DEFINE_[A-Z0-9_]+|[A-Z][A-Z0-9]*_STATE|L?LIST_HEAD|HLIST_HEAD)"
+    rb"\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+_ASM_WORD_RE = re.compile(r"(?:__asm__|__asm|asm|asm_volatile_goto|asm_inline)\b")
 _PLAIN_STORE_RE = re.compile(rb"\s*(?:\[[^\]=;]*\]\s*)?=(?!=)([^;]*)")
+
+
+def _blank(m: re.Match) -> bytes:
+    """The same number of bytes, spaces but for the newlines."""
+    return re.sub(rb"[^\n]", b" ", m.group())
 
 
 def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
@@ -729,6 +749,8 @@ def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
     if len(uses) < 2:
         return False
     first = uses[1]
+    if body.startswith(b"->", first.end()):
+        return _fields_written_first(body, uses, pattern)
     if body[first.start() - 1:first.start()] not in (b"*", b"(", b" ", b"\t"):
         return False
     before = body[max(0, first.start() - 64):first.start()].rstrip(b" \t\r\n(")
@@ -741,6 +763,28 @@ def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
             body[first.end():m.start(1)].lstrip().startswith(b"["):
         return False  # `len = 0` rebinds the parameter itself
     return re.search(pattern, m.group(1)) is None
+
+
+_FIELD_RE = re.compile(rb"->\s*([A-Za-z_]\w*)")
+
+
+def _fields_written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
+    """`new->tx = a; new->rx = b; ... if (new->tx == old->tx)`: the fields of a struct the
+    caller passed are stored before anything reads it, and only those fields are read back.
+    A field read that was not stored first is an input (`if (cfg->mode)`)."""
+    stored: set[bytes] = set()
+    for use in uses[1:]:
+        field = _FIELD_RE.match(body, use.end())
+        if field is None:
+            return False  # the pointer itself passed on or compared: not only a result
+        before = body[max(0, use.start() - 64):use.start()].rstrip(b" \t\r\n")
+        store = _PLAIN_STORE_RE.match(body, field.end())
+        if store is not None and before.endswith((b";", b"{", b"}", b")")) and \
+                re.search(pattern, store.group(1)) is None:
+            stored.add(field.group(1))
+        elif field.group(1) not in stored:
+            return False
+    return bool(stored)
 
 
 def _argument_names(ff: FunctionFacts, locals_: set[bytes], pointers: set[bytes],
@@ -792,20 +836,23 @@ _LOCAL_KIND, _GLOBAL_KIND, _POINTER_KIND = TargetKind.LOCAL, TargetKind.GLOBAL, 
 # `= &msg.hdr` or `= buf` after a declared pointer's name: what it is made to point into
 _POINTS_INTO_RE = re.compile(rb"\s*(?:\[[^\]]*\]\s*)?=\s*(?:\([^()]*\)\s*)?(?:&\s*([A-Za-z_]\w*)|"
                              rb"([A-Za-z_]\w*)\s*(?:[;,]|$))")
-_MEMORY_OUTPUT = re.compile(rb'"[^"]*m[^"]*"')
+# an output operand that may be memory ("=m", "+qm"), and what it names: `(*addr)`, `(valid)`
+_MEMORY_OUTPUT = re.compile(rb'"[^"]*m[^"]*"\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)')
+_BARE_NAME = re.compile(rb"\s*[A-Za-z_]\w*\s*\Z")
 
 
 def _asm_acts(src: bytes, node: Node) -> bool:
     """Is an inline assembly statement there for its effect on the machine?  One without
     outputs is (a register or port write, a barrier), as is one that clobbers or outputs to
-    memory or jumps; one whose outputs are only registers reads something (`rdmsr`, `mrs`)."""
+    memory or jumps; one whose outputs are only registers, or plain variables (`"=qm"
+    (valid)`: the function's own, in practice), reads something (`rdmsr`, `lar`)."""
     def text(field: str) -> bytes:
         child = node.child_by_field_name(field)
         return src[child.start_byte:child.end_byte] if child is not None else b""
     outputs = text("output_operands").lstrip(b":").strip()
     return not outputs or b"memory" in text("clobbers") or \
         node.child_by_field_name("goto_labels") is not None or \
-        _MEMORY_OUTPUT.search(outputs) is not None
+        any(not _BARE_NAME.match(m.group(1)) for m in _MEMORY_OUTPUT.finditer(outputs))
 _DECLARED_AFTER_RE = re.compile(rb"(?:(?<![\w$])(?!return\b|else\b|case\b)[A-Za-z_]\w*|"
                                 rb"[\w)]\s*\*+)\s*$")
 _NEXT_TOKEN_RE = re.compile(rb"\s*(\S?)")

@@ -150,16 +150,19 @@ def is_hint(params: str | None, body: str) -> bool:
         bool(_LEADING_CALL_RE.match(body))
 
 
-def learn_macros(defines: list[tuple[str, str | None, str]],
-                 base: MacroKnowledge) -> MacroKnowledge:
+def learn_macros(defines: list[tuple[str, str | None, str]], base: MacroKnowledge,
+                 private: set[str] | frozenset[str] = frozenset()) -> MacroKnowledge:
     """Extend ``base`` with iterators, attributes and string macros learnt from
-    ``(name, params, body)`` rows."""
+    ``(name, params, body)`` rows.  ``private``: names defined only in .c files; what one file
+    makes of a plain word (`#define vector __attribute__((vector_size(16)))`) is not what it
+    means in the rest of the tree, where `vector` is a variable."""
     by_name: dict[str, list[tuple[str | None, str]]] = {}
     for name, params, body in defines:
         by_name.setdefault(name, []).append((params, body))
     known = base.copy()
     _learn_iterators(by_name, known)
-    _learn_attributes(by_name, known)
+    _learn_attributes({name: defs for name, defs in by_name.items()
+                       if name not in private or name.startswith("_")}, known)
     _learn_strings(by_name, known)
     return known
 

@@ -160,6 +160,13 @@ class Rewriter:
             if out is None:
                 out = bytearray(src)
             out[start:end] = replacement
+        if b"asm" in src:
+            for start, end in _asm_template_spans(src):
+                if out is None:
+                    out = bytearray(src)
+                out[start:end] = _keep_newlines(
+                    src[start:end], b'"' + b" " * (end - start - 2) + b'"'
+                    if src[start:start + 1] != b"#" else b" " * (end - start))
         for m in _CASE_RANGE_RE.finditer(src):
             if out is None:
                 out = bytearray(src)
@@ -305,6 +312,75 @@ def _next_non_space(src: bytes, pos: int) -> int:
     while pos < n and src[pos] in b" \t\r\n":
         pos += 1
     return src[pos] if pos < n else -1
+
+
+# An inline assembly template is string literals pasted together, often with macros between
+# them (`"1: mov %[mem], %[ret]\n" _ASM_EXTABLE_TYPE(1b, 2b, X)`, `"1: " PPC_LL "%[ret]"`) and
+# sometimes #ifdef lines; tree-sitter cannot parse either, and the statement then reads as
+# writes to whatever follows.  Each such macro becomes a blank string of its length, and each
+# directive line inside the statement spaces.
+_ASM_RE = re.compile(rb"(?<![\w$])(?:__asm__|__asm|asm)(?:\s+(?:volatile|__volatile__|goto|"
+                     rb"inline|__inline__))*\s*\(")
+_ASM_TOKEN_RE = re.compile(rb'"(?:[^"\\\n]|\\.)*"|/\*.*?\*/|//[^\n]*|#[^\n]*|[A-Za-z_]\w*|[():]|'
+                           rb'\s+|[^"/A-Za-z_():#\s]+|.', re.S)
+
+
+def _asm_template_spans(src: bytes):
+    """(start, end) of the macros next to string literals in each asm statement's template
+    (before its first `:`), and of the directive lines anywhere inside the statement."""
+    for m in _ASM_RE.finditer(src):
+        if _in_directive(src, m.start()):
+            continue
+        close = _balanced_end(src, m.end() - 1)
+        if close < 0:
+            continue
+        tokens = [(t.start(), t.end(), t.group()) for t in
+                  _ASM_TOKEN_RE.finditer(src, m.end(), close - 1)]
+        depth, in_template = 0, True
+        i = 0
+        while i < len(tokens):
+            start, end, text = tokens[i]
+            first = text[:1]
+            if first == b"#":
+                if not src[src.rfind(b"\n", 0, start) + 1:start].strip():
+                    yield start, end  # a directive line
+                i += 1
+                continue
+            elif text == b"(":
+                depth += 1
+            elif text == b")":
+                depth -= 1
+            elif text == b":" and depth == 0:
+                in_template = False
+            elif in_template and depth == 0 and (first.isalpha() or first == b"_"):
+                j, stop = i + 1, end
+                while j < len(tokens) and tokens[j][2].isspace():
+                    j += 1
+                if j < len(tokens) and tokens[j][2] == b"(":
+                    stop = _balanced_end(src, tokens[j][0])
+                    if stop < 0 or stop > close - 1:
+                        i += 1
+                        continue
+                    while j < len(tokens) and tokens[j][0] < stop:
+                        j += 1
+                    j -= 1
+                if _next_to_string(tokens, i, j) and stop - start >= 2:
+                    yield start, stop
+                i = j
+            i += 1
+
+
+def _next_to_string(tokens: list, first: int, last: int) -> bool:
+    """Is a literal the token before ``first`` or after ``last``, blanks aside?"""
+    k = first - 1
+    while k >= 0 and tokens[k][2].isspace():
+        k -= 1
+    if k >= 0 and tokens[k][2][:1] == b'"':
+        return True
+    k = last + 1
+    while k < len(tokens) and tokens[k][2].isspace():
+        k += 1
+    return k < len(tokens) and tokens[k][2][:1] == b'"'
 
 
 def _balanced_end(src: bytes, open_pos: int) -> int:

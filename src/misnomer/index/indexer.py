@@ -257,10 +257,12 @@ class _Run:
                 setattr(known, name, set(data.get(name, ())))
             return known
         rows = self.index.hints_except(set(fresh))
-        for hints in fresh.values():
-            rows.extend(hints)
+        for path, hints in fresh.items():
+            rows.extend((path, *h) for h in hints)
+        in_headers = {name for path, name, _, _ in rows if not path.endswith(".c")}
+        private = {name for _, name, _, _ in rows} - in_headers
         self.index.set_meta("macro_knowledge_base", base.fingerprint())
-        return learn_macros(rows, base)
+        return learn_macros([row[1:] for row in rows], base, private)
 
     def _same_hints(self, fresh: dict) -> bool:
         """Are the new macro hints of these files the ones the index holds for them?"""

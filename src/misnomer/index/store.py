@@ -240,12 +240,12 @@ class Index:
             "SELECT shape, effects, confidence FROM analysis WHERE function_id = ?",
             (function_id,)).fetchone()
 
-    def hints_except(self, paths: set[str]) -> list[tuple[str, str | None, str]]:
-        """Macro hints of every indexed file but ``paths``."""
+    def hints_except(self, paths: set[str]) -> list[tuple[str, str, str | None, str]]:
+        """Macro hints of every indexed file but ``paths``, as (path, name, params, body)."""
         rows = self.conn.execute(
             "SELECT files.path, h.name, h.params, h.body FROM macro_hints h "
             "JOIN files ON files.id = h.file_id")
-        return [(name, params, body) for path, name, params, body in rows if path not in paths]
+        return [row for row in rows if row[0] not in paths]
 
     def names_like(self, pattern: str, limit: int = 2000) -> list[str]:
         return [r[0] for r in self.conn.execute(

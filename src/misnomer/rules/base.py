@@ -7,6 +7,7 @@ configuration, suppressions or confidence -- :mod:`misnomer.check` does that in 
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 
 from ..analysis.local import ShapeInputs
@@ -106,15 +107,24 @@ class CheckContext:
         """How the functions of one directory (its own files) whose verb makes ``promise``
         return: return kind -> count.  A subsystem's own convention (AMD display code returns
         bool from its actions) is read off this."""
-        key = f"{directory}\0{promise}"
+        pattern = f"{directory}/%" if directory else "%"
+        return self._count_return_kinds(
+            f"{directory}\0{promise}", promise, directory,
+            "files.path LIKE ? AND files.path NOT LIKE ?", (pattern, pattern + "/%"))
+
+    def file_return_kinds(self, path: str, promise: str) -> dict[str, int]:
+        """The same for one file: a file whose actions all return bool keeps its own rule."""
+        return self._count_return_kinds(f"{path}\0{promise}\0file", promise,
+                                        posixpath.dirname(path), "files.path = ?", (path,))
+
+    def _count_return_kinds(self, key: str, promise: str, directory: str, where: str,
+                            args: tuple) -> dict[str, int]:
         counts = self._return_kinds.get(key)
         if counts is None:
             counts = {}
-            pattern = f"{directory}/%" if directory else "%"
-            for name, path, kind in self.index.conn.execute(
-                    "SELECT f.name, files.path, f.return_kind FROM functions f JOIN files ON "
-                    "files.id = f.file_id WHERE files.path LIKE ? AND files.path NOT LIKE ?",
-                    (pattern, pattern + "/%")):
+            for name, kind in self.index.conn.execute(
+                    "SELECT f.name, f.return_kind FROM functions f JOIN files ON "
+                    "files.id = f.file_id WHERE " + where, args):
                 verb = self.lexicon.parse(name, directory).verb
                 if verb is not None and self.vocab.promises(verb, promise):
                     counts[kind] = counts.get(kind, 0) + 1

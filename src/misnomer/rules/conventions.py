@@ -16,6 +16,7 @@ from .base import CheckContext, FunctionView
 
 RETURN_CONVENTION = Rule(
     id="MN301", symbol="return-convention", name="return-convention", family="convention",
+    default=False,
     message="{name}(): {problem} (kernel coding style, section 16: action names return an "
             "error code, predicate names return bool)",
     description=(
@@ -27,7 +28,11 @@ RETURN_CONVENTION = Rule(
         "headers.  As the style says, a function returning the result of a computation (`return "
         "!list_empty(&q->items);`) rather than success is exempt; so is a directory that keeps "
         "a convention of its own (30% or more of its action names return bool, or of its "
-        "predicates return int)."),
+        "predicates return int), and so is a file where at least two other functions do the "
+        "same.  Off by default (select it with `--select MN301`): read by hand on Linux, most "
+        "of its findings were true but kept on purpose -- a subsystem's bool-returning API, "
+        "a bool that answers a question -- so it suits a new interface's review more than a "
+        "whole tree's lint."),
     bad_example=(
         "bool port_register(struct port *p)\n{\n\tif (!p->ops)\n\t\treturn false;\n"
         "\tlist_add(&p->node, &ports);\n\treturn true;\n}\n"),
@@ -41,6 +46,8 @@ RULES = [RETURN_CONVENTION]
 # convention of its own; the coding style's rule is not what its readers expect there.
 LOCAL_CONVENTION = 0.3
 LOCAL_CONVENTION_MIN = 10
+# ... and a file where, besides the function judged, this many others do the same.
+FILE_CONVENTION = 2
 
 
 def _computes_result(fn: FunctionView, ctx: CheckContext) -> bool:
@@ -55,7 +62,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     verb = fn.verb
     # the public interface: exported, or non-static outside headers (not static inlines)
     public = fn.is_exported or (not fn.is_static and not fn.file.endswith(".h"))
-    if verb is None or not public or fn.shape == "empty" or fn.named_by_framework:
+    if verb is None or not public or fn.shape == "empty" or fn.named_by_framework or \
+            fn.parts.rivals:
         return
     vocab = ctx.vocab
     leading = fn.parts.role in ("verb_object", "prefix_verb_object", "verb", "prefix_verb")
@@ -78,5 +86,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     total = sum(counts.values())
     if total >= LOCAL_CONVENTION_MIN and counts.get(unwanted, 0) / total >= LOCAL_CONVENTION:
         return  # the subsystem's own convention, kept throughout its files
+    if ctx.file_return_kinds(fn.file, wanted).get(unwanted, 0) > FILE_CONVENTION:
+        return  # the file's own: its other actions return bool too (hci_conn.c, attrlist.c)
     yield ctx.finding(RETURN_CONVENTION, fn, RETURN_CONVENTION.message.format(
         name=fn.name, problem=problem), evidence, fn.confidence)

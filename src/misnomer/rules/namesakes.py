@@ -54,9 +54,11 @@ DECORATIONS = frozenset({
     "pending", "pend", "sig", "signal", "work", "action", "act", "kick", "need", "needs"})
 # ... of which these make a request or command of it, something code handles by acting: a
 # macro that only names a state or a status bit (USB_PORT_STAT_SUSPEND) is tested, not handled.
-REQUESTS = frozenset({"req", "request", "requests", "cmd", "command", "op", "opcode", "event",
-                      "evt", "ev", "msg", "message", "action", "act", "work", "kick", "sig",
-                      "signal", "need", "needs", "pending", "pend"})
+# Events and messages are left out: LINK_UP_EVT says the link came up, and its handler reacts
+# to that; nobody expects it to call link_up().  So are status words (STATUS_SCAN_PENDING,
+# CIFS_CREATE_ACTION): a state noted, or a protocol's reply, not an order.
+REQUESTS = frozenset({"req", "request", "requests", "cmd", "command", "op", "opcode",
+                      "work", "kick", "need", "needs"})
 MAX_CANDIDATES = 400
 
 
@@ -102,6 +104,8 @@ class Namesakes:
                     continue
                 if arch_of(path) not in (None, arch_of(fn.file)):
                     continue  # arm64's request is not handled by x86's function
+                if _area(path) != _area(fn.file):
+                    continue  # a driver's own BITMAP_OP_SET is not about lib's bitmap_set()
                 entry = self.pairs.setdefault(macro, (path, line, []))
                 if len(entry[2]) < 8:
                     entry[2].append(fn)
@@ -121,8 +125,10 @@ def _judge(ctx: CheckContext, candidates: dict) -> Iterator[Finding]:
     reader = SourceReader(ctx.index)
     for macro, (path, line, namesakes) in sorted(candidates.items()):
         handled = _handlers(ctx, reader, macro, uses.get(macro, []))
-        if not handled:
-            continue  # never tested in a condition: nothing to compare
+        if not any(_acts(ctx, callees) for _, _, callees in handled):
+            # never tested in a condition, or the branches only log or set fields: a command
+            # code parsed back or a flag merely noted is no evidence of another handler
+            continue
         for fn in namesakes:
             if not fn.visible and all(f != fn.file for f, _, _ in handled):
                 continue  # a static function elsewhere cannot be what the handlers call
@@ -206,6 +212,22 @@ def _handlers(ctx: CheckContext, reader: SourceReader, macro: str,
                 handled.append((path, b.if_line, list(dict.fromkeys(calls))))
                 break
     return handled
+
+
+def _area(path: str) -> str:
+    """The part of the tree a file belongs to: its first two directories (arch/x86,
+    drivers/md, fs/btrfs), where a subsystem's requests and their handlers live."""
+    return "/".join(posixpath.dirname(path).split("/")[:2])
+
+
+def _acts(ctx: CheckContext, callees: list[str]) -> bool:
+    """Does any of these calls do something (not only log or report)?"""
+    for name in callees:
+        primitive = ctx.table.lookup(name)
+        if primitive is not None and not primitive.changes_state:
+            continue
+        return True
+    return False
 
 
 def _leads_to(ctx: CheckContext, callees: list[str], target: str) -> bool:
