@@ -111,6 +111,9 @@ def test_macros_that_write_the_machine_mutate(name, params, body):
 
 
 @pytest.mark.parametrize("name, params, body", [
+    # a pointer of its own, declared after an attribute, then read through
+    ("get_packed_x", "(type, ptr)", "({ const struct { type x; } __attribute__((__packed__)) "
+     "*__pp = (typeof(__pp))(ptr); __pp->x; })"),
     # an asm statement with an output reads a register
     ("mfcr_x", "()",
      '({ unsigned long __v; asm volatile("mfcr %0, cr<1,0>" : "=r"(__v)); __v; })'),

@@ -922,7 +922,27 @@ static inline void cpu_write_ctl(unsigned long v)
 
 static inline void cpu_fence(void)
 {
+	asm volatile("mfence" ::: "memory");
+}
+
+static inline void compiler_fence(void)
+{
 	asm volatile("" ::: "memory");
+}
+
+static inline bool cpu_has_bit(unsigned short bit)
+{
+	asm goto("1: jmp %l[t_no]\\n" : : "i" (bit) : : t_no);
+	return true;
+t_no:
+	return false;
+}
+
+static inline void count_down(int *v)
+{
+	asm goto("decl %0; je %l[zero]" : : "m" (*v) : "memory" : zero);
+zero:
+	return;
 }
 
 static inline void cpu_store(unsigned long *p, unsigned long v)
@@ -943,7 +963,11 @@ static inline bool seg_is_usable(unsigned short sel)
 
 @pytest.mark.parametrize("name, acts", [("cpu_read_ctl", 0), ("cpu_write_ctl", 1),
                                         ("cpu_fence", 1), ("cpu_store", 1),
-                                        ("seg_is_usable", 0)])
+                                        ("seg_is_usable", 0),
+                                        # no instruction: a barrier for the compiler only
+                                        ("compiler_fence", 0),
+                                        # a patched jump that tests, and one that writes memory
+                                        ("cpu_has_bit", 0), ("count_down", 1)])
 def test_inline_assembly_that_only_reads_into_registers_does_not_act(name, acts):
     assert function_facts(ASM, name).asm == acts
 

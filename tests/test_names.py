@@ -297,6 +297,8 @@ def test_words_in_verb_position_that_are_not_the_verb(name, directory, expected)
     ("neigh_update_is_router", "is", ("update",)),
     # a handler for IS_EX records, not a question
     ("amt_mcast_is_ex_handler", "is", ("handler",)),
+    # a part number that starts with a question word
+    ("is31fl32xx_reset_regs", "reset", ()),
 ])
 def test_rival_verbs_are_noted(model, name, verb, rivals):
     p = model.parse(name, LIB)

@@ -239,6 +239,9 @@ class NameModel:
         if any(w in WH_WORDS for w in words[:len(prefix) + 1]):
             # what_owner_is_waiting_for: a question about something, named by its answer
             return NameParts(name, words, prefix, None, "none", tuple(qualifiers))
+        while len(rest) > 2 and rest[0] in self.vocab.predicates and rest[1].isdigit():
+            prefix = prefix + tuple(rest[:2])  # is31fl32xx_reset: a part number, not "is"
+            del rest[:2]
         whole = tuple(rest)  # the words that may hold the verb, before any is set aside
         if len(rest) >= 2 and rest[0] in verbs and rest[1] in verbs and (
                 rest[0] in NOUN_LIKE_VERBS or (len(rest) >= 3 and rest[1] in COMMON_VERBS)):

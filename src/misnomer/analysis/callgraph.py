@@ -78,10 +78,14 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
     written = 0  # the parameters written through, as a mask
     positions = {p.strip(): k for k, p in enumerate(params.strip("()").split(","))}
     for m in _MACRO_WRITE.finditer(body):
-        declared = _DECLARES.search(body, max(0, m.start() - 40), m.start()) \
-            if m.group(0).startswith("*") else None
-        if declared and declared.group(1) not in _KEYWORDS:
-            continue  # `struct flow_match *__m = ...`: the macro's own pointer, declared
+        if m.group(0).startswith("*"):
+            before = body[max(0, m.start() - 60):m.start()].rstrip()
+            declared = _DECLARES.search(before)
+            if declared and declared.group(1) not in _KEYWORDS or \
+                    before.endswith("))") and "__attribute__" in before:
+                # `struct flow_match *__m = ...`, `struct { T x; } __attribute__((packed)) *p
+                # = ...`: the macro's own pointer, declared
+                continue
         k = positions.get(_written_base(body, m))
         if k is None or k >= MAX_PARAMS:
             own |= int(Effect.MUTATES)

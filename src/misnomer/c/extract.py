@@ -838,6 +838,7 @@ _POINTS_INTO_RE = re.compile(rb"\s*(?:\[[^\]]*\]\s*)?=\s*(?:\([^()]*\)\s*)?(?:&\
                              rb"([A-Za-z_]\w*)\s*(?:[;,]|$))")
 # an output operand that may be memory ("=m", "+qm"), and what it names: `(*addr)`, `(valid)`
 _MEMORY_OUTPUT = re.compile(rb'"[^"]*m[^"]*"\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)')
+_BLANKS = re.compile(rb'\\[nt]|[\s"]')  # what an asm template holds besides instructions
 _BARE_NAME = re.compile(rb"\s*[A-Za-z_]\w*\s*\Z")
 
 
@@ -849,9 +850,15 @@ def _asm_acts(src: bytes, node: Node) -> bool:
     def text(field: str) -> bytes:
         child = node.child_by_field_name(field)
         return src[child.start_byte:child.end_byte] if child is not None else b""
+    if not _BLANKS.sub(b"", text("assembly_code")):
+        # no instruction at all: a compiler barrier (`asm volatile("" ::: "memory")`)
+        return False
     outputs = text("output_operands").lstrip(b":").strip()
-    return not outputs or b"memory" in text("clobbers") or \
-        node.child_by_field_name("goto_labels") is not None or \
+    if b"memory" in text("clobbers"):
+        return True
+    if node.child_by_field_name("goto_labels") is not None:
+        return False  # a patched jump (static branches, alternatives) without memory: a test
+    return not outputs or \
         any(not _BARE_NAME.match(m.group(1)) for m in _MEMORY_OUTPUT.finditer(outputs))
 _DECLARED_AFTER_RE = re.compile(rb"(?:(?<![\w$])(?!return\b|else\b|case\b)[A-Za-z_]\w*|"
                                 rb"[\w)]\s*\*+)\s*$")

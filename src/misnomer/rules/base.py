@@ -64,7 +64,7 @@ class CheckContext:
     _inputs: dict[int, tuple] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _return_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    _params: dict[int, set[str]] = field(default_factory=dict)
+    _params: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
@@ -76,16 +76,20 @@ class CheckContext:
 
     def param_names(self, fn: FunctionView) -> set[str]:
         """The names of the function's parameters, read off its stored signature."""
-        names = self._params.get(fn.id)
-        if names is None:
+        return {name for name, _ in self.param_list(fn) if name}
+
+    def param_list(self, fn: FunctionView) -> list[tuple[str, bool]]:
+        """The function's parameters in order: (name, is a pointer)."""
+        params = self._params.get(fn.id)
+        if params is None:
             row = self.index.conn.execute("SELECT signature FROM functions WHERE id = ?",
                                           (fn.id,)).fetchone()
             signature = row[0] if row else ""
             start = signature.find("(", signature.find(fn.name) + len(fn.name))
-            names = self._params[fn.id] = set() if start < 0 else {
-                p.name for p in parse_params(signature[start:signature.rfind(")") + 1])
-                if p.name}
-        return names
+            params = self._params[fn.id] = [] if start < 0 else [
+                (p.name, p.is_pointer)
+                for p in parse_params(signature[start:signature.rfind(")") + 1])]
+        return params
 
     def body_text(self, fn: FunctionView) -> str:
         """The lines of the definition, as the indexed file has them."""

@@ -203,6 +203,8 @@ def _handlers(ctx: CheckContext, reader: SourceReader, macro: str,
             continue
         for b in facts.branches:
             if b.kind == "then" and macro in b.condition and b.if_line <= line <= b.end_line:
+                if re.search(r"!=\s*" + macro + r"\b|\b" + macro + r"\s*!=", b.condition):
+                    break  # `if (cmd != CMD_X)`: the other commands are handled here
                 key = (path, b.if_line)
                 if key in seen:
                     break  # the same branch, reached through another mention

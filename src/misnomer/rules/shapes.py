@@ -11,7 +11,9 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from ..analysis.local import CALL, INDIRECT, WRITE
 from ..analysis.primitives import Effect
+from ..analysis.reach import map_arguments, params_mask
 from ..analysis.shape import IDENTITY_WORDS
 from ..facts import Region
 from ..findings import Finding, Rule
@@ -162,7 +164,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             fn.confidence * (1 - rest.share("action", "ensure")))
         found = True
     if changes and vocab.promises(verb, "check") and not fn.named_by_framework and \
-            (few or rest.share("query", "check") >= 0.5) and _acts_itself(fn, ctx):
+            (few or rest.share("query", "check") >= 0.5) and not _made_valid(fn, ctx) and \
+            _acts_itself(fn, ctx):
         yield ctx.finding(CHECK_THAT_ACTS, fn, CHECK_THAT_ACTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1.0 if few else rest.share("query", "check")))
@@ -203,13 +206,45 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
     if fn.confidence < 0.9:
         return False
     _, verdict = ctx.verdict(fn)
+    results = _result_params(fn, ctx)
     for site in verdict.main_sites:
-        if site.kind != "call":
+        if site.kind == INDIRECT:
+            continue  # a call through a pointer: its name is the table's, not a known effect
+        if site.kind == WRITE and (site.base in results or _REPORT_COUNTER.search(site.name)):
+            continue  # `*size = n` for the caller, or `nerrs++` beside a "[FAIL]" printf
+        if site.kind == CALL and results and site.effects & Effect.PARAMS_ONLY:
+            elsewhere, mine = map_arguments(params_mask(site.effects), site.args)
+            if not elsewhere and not mine & 1:
+                continue  # fills in what the caller passed after the object asked about
+        if site.kind != CALL:
             return True
         if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in ("action", "ensure") and \
                 _named_to_act(site.name, fn, ctx):
             return True
     return False
+
+
+# failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
+_REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
+                             r"failed_tests|error_count|err_cnt|num_errors)\b")
+
+
+def _made_valid(fn: FunctionView, ctx: CheckContext) -> bool:
+    """`validate_pt_entry()` beside `invalidate_pt_entry()`: validate means make valid here,
+    the opposite of invalidate, not check."""
+    if fn.verb != "validate" or "validate" not in fn.name:
+        return False
+    at = fn.name.rfind("validate")
+    twin = fn.name[:at] + "invalidate" + fn.name[at + len("validate"):]
+    return bool(ctx.oracle.definitions(twin))
+
+
+def _result_params(fn: FunctionView, ctx: CheckContext) -> set[str]:
+    """The pointer parameters after the first: what a question or a check writes through them
+    (`*size = n`, `info->reg_type = t`, a parse cursor `(*pos)++`) goes to its caller, who
+    asked for it; the first is the object the function is about."""
+    names = ctx.param_list(fn)
+    return {name for name, is_pointer in names[1:] if is_pointer and name}
 
 
 _READING_PROMISES = ("predicate", "getter", "check")
