@@ -131,6 +131,9 @@ def test_macros_that_read_the_machine_do_not_mutate(name, params, body):
      "(out)->key = lookup_key(__m, kind); (out)->mask = lookup_mask(__m, kind);", 0b100),
     ("(p, v)", "do { *(p) = (v); } while (0)", 0b1),
     ("(st)", "((st)->hits++)", 0b1),
+    # through its own name for the argument
+    ("(ack, msg)", "do { struct ack *__ack = (ack); if (__ack) __ack->msg = (msg); } while (0)",
+     0b1),
 ])
 def test_a_macro_writing_only_through_its_arguments_is_params_only(params, body, written):
     effects = int(summarize_macro("FILL_x", params, body, TABLE).effects)

@@ -77,6 +77,10 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
         own |= int(Effect.MUTATES)
     written = 0  # the parameters written through, as a mask
     positions = {p.strip(): k for k, p in enumerate(params.strip("()").split(","))}
+    # `struct netlink_ext_ack *__extack = (extack);`: the macro's own name for its argument
+    for alias, target in _ALIAS.findall(body):
+        if target in positions and alias not in positions:
+            positions[alias] = positions[target]
     for m in _MACRO_WRITE.finditer(body):
         if m.group(0).startswith("*"):
             before = body[max(0, m.start() - 60):m.start()].rstrip()
@@ -100,6 +104,7 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
     return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)), file_id)
 
 
+_ALIAS = re.compile(r"\*\s*([A-Za-z_]\w*)\s*=\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*;")
 _DECLARES = re.compile(r"([A-Za-z_]\w*)\s*\Z")
 _TRAILING_NAME = re.compile(r"([A-Za-z_]\w*)\s*\)*\s*\Z")
 _DEREF_NAME = re.compile(r"\*\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*(?:[-+*/%&|^]|<<|>>)?=")

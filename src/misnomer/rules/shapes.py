@@ -158,7 +158,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
         found = True
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
             not fn.named_by_framework and \
-            (few or rest.share("action", "ensure") < 0.25) and _acts_itself(fn, ctx):
+            (few or rest.share("action", "ensure") < 0.25) and \
+            _acts_itself(fn, ctx, acting_callees=("action",)):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
@@ -200,9 +201,12 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             ctx.reasons(fn) + lex, fn.confidence * (1 - rest.share(fn.shape)))
 
 
-def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
-    """Does the function change state by itself, or through a callee that is action-shaped
-    (not only somewhere deep in the call graph, where a may-analysis over-approximates)?"""
+def _acts_itself(fn: FunctionView, ctx: CheckContext,
+                 acting_callees: tuple[str, ...] = ("action", "ensure")) -> bool:
+    """Does the function change state by itself, or through a callee of one of the
+    ``acting_callees`` shapes (not only somewhere deep in the call graph, where a may-analysis
+    over-approximates)?  A question may call an ensure-shaped helper (a lookup cached on first
+    use, a lazy setup) and still answer the same every time."""
     if fn.confidence < 0.9:
         return False
     _, verdict = ctx.verdict(fn)
@@ -218,7 +222,7 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext) -> bool:
                 continue  # fills in what the caller passed after the object asked about
         if site.kind != CALL:
             return True
-        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in ("action", "ensure") and \
+        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in acting_callees and \
                 _named_to_act(site.name, fn, ctx):
             return True
     return False
@@ -381,4 +385,9 @@ def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
     the analysis finds changing state does so on the way (a bus lock, a cached value), and a
     noun-named helper (`queueptr()`) says nothing: neither makes its caller's name wrong."""
     verb = ctx.lexicon.parse(callee, posixpath.dirname(fn.file)).verb
-    return verb is not None and not any(ctx.vocab.promises(verb, p) for p in _READING_PROMISES)
+    return verb is not None and verb not in _BOOKKEEPING and \
+        not any(ctx.vocab.promises(verb, p) for p in _READING_PROMISES)
+
+
+# verbs of callees that only note a use (an LRU touch): no change a question's reader minds
+_BOOKKEEPING = frozenset({"touch"})
