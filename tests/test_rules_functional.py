@@ -386,6 +386,31 @@ def test_conditional_action_is_reported_where_the_verb_always_acts(tmp_path):
     assert _restart_tree(tmp_path / "action", 0) == {("fan_restart", "MN101")}
 
 
+def _validate_tree(root: Path, acting_siblings: int) -> set[tuple[str, str]]:
+    """A port_validate that fixes what it checks, among 12 read-only *_validate functions and
+    ``acting_siblings`` that fix things too; the MN103 findings."""
+    (root / "port.c").parent.mkdir(parents=True)
+    (root / "port.c").write_text(
+        "struct port { int speed; };\n\nint port_validate(struct port *p)\n{\n"
+        "\tif (p->speed > 100)\n\t\tp->speed = 100;\n\treturn 0;\n}\n")
+    groups = [Siblings("validate", "query", 12)]
+    if acting_siblings:
+        groups.append(Siblings("validate", "action", acting_siblings))
+    write_siblings(root, groups)
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN103")
+    return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+
+
+def test_check_that_acts_is_reported_where_the_tree_keeps_checks_read_only(tmp_path):
+    assert _validate_tree(tmp_path / "strict", 0) == {("port_validate", "MN103")}
+
+
+def test_check_that_acts_is_a_sense_of_the_verb_where_a_quarter_of_the_tree_acts(tmp_path):
+    """5 of the other 17 validate functions (29%) fix what they check: a sense of the verb
+    here, so neither port_validate nor those five are reported."""
+    assert _validate_tree(tmp_path / "mixed", 5) == set()
+
+
 def test_predicate_message_says_what_it_returns_in_words(checked):
     f = checked("verb_effect_mismatch").finding("MN201", "ring_is_dirty")
     assert f["message"] == ("ring_is_dirty(): 'is' promises a yes-or-no answer, but it returns "

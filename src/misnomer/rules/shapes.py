@@ -128,6 +128,9 @@ RULES = [CONDITIONAL_ACTION, PREDICATE_WITH_EFFECTS, CHECK_THAT_ACTS, QUERY_WITH
 # Thresholds, tuned for precision on Linux 6.1 (see README, "check on the kernel").
 TREE_MEANING_MIN = 30  # a verb needs this many functions before the tree's meaning counts
 QUERY_MEANING = 0.8  # share of query+check that makes a verb read-only in this tree
+# ... that makes a check verb a promise to change nothing: where a quarter or more of the tree's
+# `validate_*` functions fix up what they check, that is one of the verb's senses here
+CHECK_MEANING = 0.75
 ACTION_MEANING = 0.85  # share of action+ensure that makes a verb acting in this tree
 RARE_SHAPE = 0.03  # a shape below this share of a verb's functions is unconventional
 UNCONVENTIONAL_MIN = 100
@@ -157,7 +160,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             fn.confidence * (1 - rest.share("ensure")))
         found = True
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
-            not fn.named_by_framework and \
+            not fn.named_by_framework and fn.return_kind != "void" and \
             (few or rest.share("action", "ensure") < 0.25) and \
             _acts_itself(fn, ctx, acting_callees=("action",)):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
@@ -165,7 +168,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             fn.confidence * (1 - rest.share("action", "ensure")))
         found = True
     if changes and vocab.promises(verb, "check") and not fn.named_by_framework and \
-            (few or rest.share("query", "check") >= 0.5) and not _made_valid(fn, ctx) and \
+            (few or rest.share("query", "check") >= CHECK_MEANING) and \
+            not _made_valid(fn, ctx) and \
             _acts_itself(fn, ctx):
         yield ctx.finding(CHECK_THAT_ACTS, fn, CHECK_THAT_ACTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
@@ -300,6 +304,9 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     variables = guard[1] if guard is not None else []
     if any(_ERROR_STATE.search(v) for v in variables):
         return False
+    exit_value = _guard_exit(ctx, fn, verdict.guard_line)
+    if exit_value is not None and not _SUCCESS_EXIT.fullmatch(exit_value):
+        return False  # `return BIT_DStream_overflow;`: a status of its own, not "done already"
     m = _IF_CONDITION.search(ctx.source_line(fn.file, verdict.guard_line))
     if m is None:
         return True  # the test is not on its own line: trust the shape
@@ -347,6 +354,22 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
     tested = condition.replace(" ", "")
     return any(s.kind == "write" and s.name.replace(" ", "") in tested
                for s in verdict.main_sites)
+
+
+_RETURN = re.compile(r"\breturn\b\s*([^;]*);")
+# what a function returns when it found its work already done
+_SUCCESS_EXIT = re.compile(r"\(?\s*(?:|0|true|\w*(?:OK|SUCCESS|DONE|NONE)\w*|ret|rc|err|"
+                           r"error|result|res|status)\s*\)?", re.I)
+
+
+def _guard_exit(ctx: CheckContext, fn: FunctionView, line: int) -> str | None:
+    """The value the guard's arm returns (`''` for a bare return), read off the source; None
+    when no return is within its first lines."""
+    for n in range(line, min(line + 4, fn.end_line + 1)):
+        m = _RETURN.search(ctx.source_line(fn.file, n))
+        if m:
+            return m.group(1).strip()
+    return None
 
 
 def _read_names(condition: str) -> list[str]:
