@@ -628,3 +628,14 @@ def test_the_readme_quick_start_output_inside_a_larger_repository(tmp_path, monk
     assert result.stdout.splitlines() == block.strip("\n").splitlines()
     assert result.exit_code == 1
     assert (top / "examples" / "toykvm" / ".misnomer" / "index.db").is_file()
+
+
+def test_a_predicate_word_on_a_function_returning_a_string_is_no_question(tmp_path):
+    """`client_has_session()` builds the HAS_SESSION= string it is named after: no truth
+    value comes back, so MN102 does not read it as a question (MN201 judges such names)."""
+    findings = check_one_file(
+        tmp_path, "client.c", "struct client { int n; char name[8]; };\n"
+        "char *client_has_session(struct client *c)\n{\n\tc->n++;\n\treturn c->name;\n}\n\n"
+        "int client_has_lease(struct client *c)\n{\n\tc->n++;\n\treturn c->n > 1;\n}\n",
+        "MN102")
+    assert found_in(findings) == {("client_has_lease", "MN102")}

@@ -56,9 +56,10 @@ DECORATIONS = frozenset({
 # macro that only names a state or a status bit (USB_PORT_STAT_SUSPEND) is tested, not handled.
 # Events and messages are left out: LINK_UP_EVT says the link came up, and its handler reacts
 # to that; nobody expects it to call link_up().  So are status words (STATUS_SCAN_PENDING,
-# CIFS_CREATE_ACTION): a state noted, or a protocol's reply, not an order.
-REQUESTS = frozenset({"req", "request", "requests", "cmd", "command", "op", "opcode",
-                      "work", "kick", "need", "needs"})
+# CIFS_CREATE_ACTION): a state noted, or a protocol's reply, not an order; and operation codes
+# (CIFS_READ_OP): a kind of operation, which the code named like it need not perform.
+REQUESTS = frozenset({"req", "request", "requests", "cmd", "command", "work", "kick", "need",
+                      "needs"})
 MAX_CANDIDATES = 400
 
 

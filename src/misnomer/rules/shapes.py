@@ -55,7 +55,10 @@ PREDICATE_WITH_EFFECTS = Rule(
         "learn something and expect nothing to change.  This one writes memory, takes a "
         "reference or calls something whose name says it acts.  Either the state change "
         "belongs elsewhere, or the name should say it acts.  Callbacks, whose names the "
-        "framework's operation chose, are left alone."),
+        "framework's operation chose, are left alone, and so are functions that return no "
+        "truth value (void: an event told, `nfc_dep_link_is_up()`; a pointer or a string: "
+        "MN201's business).  What a question writes through its later pointer parameters "
+        "(`*size = n`, a parse cursor) is an answer for its caller, not a change."),
     bad_example=(
         "bool queue_is_ready(struct queue *q)\n{\n\tq->polls++;\n\treturn q->head != NULL;\n}\n"),
     good_example=(
@@ -160,7 +163,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             fn.confidence * (1 - rest.share("ensure")))
         found = True
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
-            not fn.named_by_framework and fn.return_kind != "void" and \
+            not fn.named_by_framework and fn.return_kind in ("bool", "int") and \
             (few or rest.share("action", "ensure") < 0.25) and \
             _acts_itself(fn, ctx, acting_callees=("action",)):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
