@@ -362,19 +362,25 @@ def test_conditional_action_near_misses_are_ensure_shaped(checked, name):
     assert name not in {f["function"] for f in result.report["findings"]}
 
 
+def _among_siblings(root: Path, name: str, source: str, groups: list[Siblings],
+                    rule: str) -> set[tuple[str, str]]:
+    """The ``rule`` findings of a tree holding ``source`` as ``name`` beside the generated
+    ``groups`` (empty groups left out)."""
+    (root / name).parent.mkdir(parents=True)
+    (root / name).write_text(source)
+    write_siblings(root, [g for g in groups if g.count])
+    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", rule)
+    return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+
+
 def _restart_tree(root: Path, ensure_siblings: int) -> set[tuple[str, str]]:
     """An ensure-shaped fan_restart among 20 acting *_restart functions and ``ensure_siblings``
     ensure-shaped ones; the MN101 findings."""
-    (root / "fan.c").parent.mkdir(parents=True)
-    (root / "fan.c").write_text(
-        "struct fan { int on; };\n\nint fan_restart(struct fan *f)\n{\n\tif (!f->on)\n"
-        "\t\treturn 0;\n\tf->on = 0;\n\treturn 0;\n}\n")
-    groups = [Siblings("restart", "action", 20)]
-    if ensure_siblings:
-        groups.append(Siblings("restart", "ensure", ensure_siblings))
-    write_siblings(root, groups)
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN101")
-    return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    return _among_siblings(
+        root, "fan.c", "struct fan { int on; };\n\nint fan_restart(struct fan *f)\n{\n"
+        "\tif (!f->on)\n\t\treturn 0;\n\tf->on = 0;\n\treturn 0;\n}\n",
+        [Siblings("restart", "action", 20), Siblings("restart", "ensure", ensure_siblings)],
+        "MN101")
 
 
 def test_conditional_action_is_tolerated_where_the_tree_makes_the_verb_ensure_shaped(tmp_path):
@@ -389,16 +395,11 @@ def test_conditional_action_is_reported_where_the_verb_always_acts(tmp_path):
 def _validate_tree(root: Path, acting_siblings: int) -> set[tuple[str, str]]:
     """A port_validate that fixes what it checks, among 12 read-only *_validate functions and
     ``acting_siblings`` that fix things too; the MN103 findings."""
-    (root / "port.c").parent.mkdir(parents=True)
-    (root / "port.c").write_text(
-        "struct port { int speed; };\n\nint port_validate(struct port *p)\n{\n"
-        "\tif (p->speed > 100)\n\t\tp->speed = 100;\n\treturn 0;\n}\n")
-    groups = [Siblings("validate", "query", 12)]
-    if acting_siblings:
-        groups.append(Siblings("validate", "action", acting_siblings))
-    write_siblings(root, groups)
-    result = run_cli("check", str(root), "-j", "1", "-q", "--format", "json", "--select", "MN103")
-    return {(f["function"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    return _among_siblings(
+        root, "port.c", "struct port { int speed; };\n\nint port_validate(struct port *p)\n{\n"
+        "\tif (p->speed > 100)\n\t\tp->speed = 100;\n\treturn 0;\n}\n",
+        [Siblings("validate", "query", 12), Siblings("validate", "action", acting_siblings)],
+        "MN103")
 
 
 def test_check_that_acts_is_reported_where_the_tree_keeps_checks_read_only(tmp_path):
