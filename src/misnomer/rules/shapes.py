@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from ..analysis.local import CALL, INDIRECT, WRITE
+from ..analysis.local import CALL, INDIRECT, PRIMITIVE, WRITE
 from ..analysis.primitives import Effect
 from ..analysis.reach import map_arguments, params_mask
 from ..analysis.shape import IDENTITY_WORDS
@@ -165,7 +165,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
             not fn.named_by_framework and fn.return_kind in ("bool", "int") and \
             (few or rest.share("action", "ensure") < 0.25) and \
-            _acts_itself(fn, ctx, acting_callees=("action",)):
+            _acts_itself(fn, ctx, acting_callees=("action",), asks_hardware=True):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
@@ -209,15 +209,20 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _acts_itself(fn: FunctionView, ctx: CheckContext,
-                 acting_callees: tuple[str, ...] = ("action", "ensure")) -> bool:
+                 acting_callees: tuple[str, ...] = ("action", "ensure"),
+                 asks_hardware: bool = False) -> bool:
     """Does the function change state by itself, or through a callee of one of the
     ``acting_callees`` shapes (not only somewhere deep in the call graph, where a may-analysis
     over-approximates)?  A question may call an ensure-shaped helper (a lookup cached on first
-    use, a lazy setup) and still answer the same every time."""
+    use, a lazy setup) and still answer the same every time.  With ``asks_hardware``, a
+    question whose only changes are requests to a device or its firmware (an index register
+    written to read the data register, an I2C write-then-read, a mailbox "get" command) asks
+    the device: the write is how the reading is done."""
     if fn.confidence < 0.9:
         return False
     _, verdict = ctx.verdict(fn)
     results = _result_params(fn, ctx)
+    acting = []
     for site in verdict.main_sites:
         if site.kind == INDIRECT:
             continue  # a call through a pointer: its name is the table's, not a known effect
@@ -227,14 +232,20 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
             elsewhere, mine = map_arguments(params_mask(site.effects), site.args)
             if not elsewhere and not mine & 1:
                 continue  # fills in what the caller passed after the object asked about
-        if site.kind != CALL:
-            return True
-        if ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in acting_callees and \
-                _named_to_act(site.name, fn, ctx):
-            return True
-    return False
+        if site.kind != CALL or (
+                ctx.oracle.resolve(site.name, ctx.file_id(fn)).shape in acting_callees and
+                _named_to_act(site.name, fn, ctx)):
+            acting.append(site)
+    if asks_hardware and all(s.kind in (CALL, PRIMITIVE) and _DEVICE_REQUEST.search(s.name)
+                             for s in acting):
+        return False
+    return bool(acting)
 
 
+# calls that put a request to a device or its firmware (register and bus writes, commands)
+_DEVICE_REQUEST = re.compile(r"(?:^|_)(?:write[bwlq]?|writel_relaxed|wr|out[bwl]?|iowrite\d*|"
+                             r"send|xfer|transfer|cmd|command|mbox|mailbox|query|select|bank|"
+                             r"scm_call|smc|hvc)(?:\d+|_|$)", re.I)
 # failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
 _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
