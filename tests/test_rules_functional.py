@@ -640,3 +640,16 @@ def test_a_predicate_word_on_a_function_returning_a_string_is_no_question(tmp_pa
         "int client_has_lease(struct client *c)\n{\n\tc->n++;\n\treturn c->n > 1;\n}\n",
         "MN102")
     assert found_in(findings) == {("client_has_lease", "MN102")}
+
+
+@pytest.mark.parametrize("callee, asks", [
+    ("writel_relaxed", True), ("bnx2_write_phy", True), ("i2c_transfer", True),
+    ("mc_send_command", True), ("arm_smccc_1_1_invoke", True), ("outb", True),
+    ("idt_nt_write", True), ("ufshcd_query_attr_retry", True),
+    # memory and references, not requests to a device
+    ("page_ref_add", False), ("list_add_tail", False), ("kfree", False),
+    ("netif_carrier_on", False), ("set_parameters", False),
+])
+def test_what_counts_as_a_request_to_a_device(callee, asks):
+    from misnomer.rules.shapes import _DEVICE_REQUEST
+    assert bool(_DEVICE_REQUEST.search(callee)) == asks

@@ -245,7 +245,7 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
 # calls that put a request to a device or its firmware (register and bus writes, commands)
 _DEVICE_REQUEST = re.compile(r"(?:^|_)(?:write[bwlq]?|writel_relaxed|wr|out[bwl]?|iowrite\d*|"
                              r"send|xfer|transfer|cmd|command|mbox|mailbox|query|select|bank|"
-                             r"scm_call|smc|hvc)(?:\d+|_|$)", re.I)
+                             r"scm_call|smc|hvc|smccc|invoke)(?:\d+|_|$)", re.I)
 # failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
 _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
