@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import lru_cache
 from operator import attrgetter
 
 from ..facts import ExitKind, FunctionFacts, Param, Region, ReturnKind, TargetKind
@@ -578,9 +579,7 @@ class FileExtractor:
         """The function whose result ``var`` was last assigned before ``end`` (`var =
         foo(...)`, a cast allowed), when it is a plain call."""
         found = None
-        pattern = re.compile(rb"(?<![\w$.>])" + re.escape(var.encode()) +
-                             rb"\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(")
-        for m in pattern.finditer(self.src, begin, end):
+        for m in _assignment_of(var).finditer(self.src, begin, end):
             found = m.group(1)
         return found.decode("ascii", "replace") if found is not None else None
 
@@ -697,15 +696,14 @@ class FileExtractor:
                 continue
             wanted = {row[1] for row in ff.write_rows if row[1] in pointers}
             wanted.update(row[5] for row in ff.call_rows if row[5] in pointers)
+            if not wanted:
+                continue
             # comments and strings blanked: `/* last rate uses sgi */` does not read sgi
             body = _NOT_CODE_RE.sub(_blank, src[self.fstarts[fi]:self.fends[fi]])
             for name in wanted:
-                # a whole word that is not a field name (f->len, s.len)
-                pattern = rb"(?<![\w$.])(?<!->)" + name.encode() + rb"(?![\w$])"
-                uses = list(re.finditer(pattern, body))
-                # `if (port) *port = p;`: an optional out-parameter's test is not a read
-                tests = len(re.findall(rb"(?:\bif\s*\(|&&|\|\|)\s*!?\s*" + name.encode() +
-                                       rb"\s*(?:\)|&&|\|\||[!=]=\s*NULL\b)", body))
+                pattern, test = _uses_of(name)
+                uses = list(pattern.finditer(body))
+                tests = len(test.findall(body))
                 ff.param_uses[name] = 0 if _written_first(body, uses, pattern) else \
                     max(0, len(uses) - tests - 1)  # minus the declaration
 
@@ -737,12 +735,33 @@ _ASM_WORD_RE = re.compile(r"(?:__asm__|__asm|asm|asm_volatile_goto|asm_inline)\b
 _PLAIN_STORE_RE = re.compile(rb"\s*(?:\[[^\]=;]*\]\s*)?=(?!=)([^;]*)")
 
 
+@lru_cache(maxsize=4096)
+def _uses_of(name: str) -> tuple[re.Pattern, re.Pattern]:
+    """Compiled once per name (a tree has far more names than the re module caches): a use
+    of ``name`` as a whole word that is not a field name (f->len, s.len), and a test of it as
+    an optional out-parameter (`if (port) *port = p;`: not a read)."""
+    word = re.escape(name.encode())
+    return (re.compile(rb"(?<![\w$.])(?<!->)" + word + rb"(?![\w$])"),
+            re.compile(rb"(?:\bif\s*\(|&&|\|\|)\s*!?\s*" + word +
+                       rb"\s*(?:\)|&&|\|\||[!=]=\s*NULL\b)"))
+
+
+@lru_cache(maxsize=4096)
+def _assignment_of(var: str) -> re.Pattern:
+    """`var = foo(...)`, a cast allowed: the call whose result a variable takes."""
+    return re.compile(rb"(?<![\w$.>])" + re.escape(var.encode()) +
+                      rb"\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(")
+
+
+_TO_BLANKS = bytes(10 if b == 10 else 32 for b in range(256))
+
+
 def _blank(m: re.Match) -> bytes:
     """The same number of bytes, spaces but for the newlines."""
-    return re.sub(rb"[^\n]", b" ", m.group())
+    return m.group().translate(_TO_BLANKS)
 
 
-def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
+def _written_first(body: bytes, uses: list[re.Match], pattern: re.Pattern) -> bool:
     """Is a pointer parameter's first use in the body (``uses[0]`` is its declaration) a plain
     store through it (`*len = n;`, `buf[0] = c;`) whose value does not read it?  Reads after
     that read back what the function itself wrote: C's second return value all the same."""
@@ -762,13 +781,13 @@ def _written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
     if body[first.start() - 1:first.start()] != b"*" and not \
             body[first.end():m.start(1)].lstrip().startswith(b"["):
         return False  # `len = 0` rebinds the parameter itself
-    return re.search(pattern, m.group(1)) is None
+    return pattern.search(m.group(1)) is None
 
 
 _FIELD_RE = re.compile(rb"->\s*([A-Za-z_]\w*)")
 
 
-def _fields_written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> bool:
+def _fields_written_first(body: bytes, uses: list[re.Match], pattern: re.Pattern) -> bool:
     """`new->tx = a; new->rx = b; ... if (new->tx == old->tx)`: the fields of a struct the
     caller passed are stored before anything reads it, and only those fields are read back.
     A field read that was not stored first is an input (`if (cfg->mode)`)."""
@@ -780,7 +799,7 @@ def _fields_written_first(body: bytes, uses: list[re.Match], pattern: bytes) -> 
         before = body[max(0, use.start() - 64):use.start()].rstrip(b" \t\r\n")
         store = _PLAIN_STORE_RE.match(body, field.end())
         if store is not None and before.endswith((b";", b"{", b"}", b")")) and \
-                re.search(pattern, store.group(1)) is None:
+                pattern.search(store.group(1)) is None:
             stored.add(field.group(1))
         elif field.group(1) not in stored:
             return False
