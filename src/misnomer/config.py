@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .resources import load_toml, parse_toml
+from .names import VerbVocabulary
+from .resources import parse_toml
 
 KNOWN_KEYS = {
     "exclude": "list of glob patterns of paths not to index",
@@ -73,7 +74,7 @@ def _from_mapping(data: dict, path: Path) -> Config:
     if not isinstance(promises, dict) or not all(
             isinstance(v, list) and all(isinstance(w, str) for w in v) for v in promises.values()):
         raise ConfigError(f"{path}: `promises` must be a table of lists of verbs")
-    known_promises = set(load_toml("verbs.toml")["promises"])
+    known_promises = set(VerbVocabulary.load().promise_sets)
     if set(promises) - known_promises:
         raise ConfigError(f"{path}: unknown promise(s) "
                           f"{', '.join(sorted(set(promises) - known_promises))} "

@@ -99,8 +99,6 @@ def summarize_macro(name: str, params: str, body: str, table: PrimitiveTable,
         # `(__out)->key = ...` only: like a function filling its out-parameter, what the
         # macro changes is what each use passes it (a local struct: nothing)
         own |= int(Effect.MUTATES | Effect.PARAMS_ONLY) | (written << PARAM_SHIFT)
-    elif written:
-        own |= int(Effect.MUTATES)
     return MacroSummary(name, Effect(own), tuple(dict.fromkeys(callees)), file_id)
 
 

@@ -862,10 +862,11 @@ _BARE_NAME = re.compile(rb"\s*[A-Za-z_]\w*\s*\Z")
 
 
 def _asm_acts(src: bytes, node: Node) -> bool:
-    """Is an inline assembly statement there for its effect on the machine?  One without
-    outputs is (a register or port write, a barrier), as is one that clobbers or outputs to
-    memory or jumps; one whose outputs are only registers, or plain variables (`"=qm"
-    (valid)`: the function's own, in practice), reads something (`rdmsr`, `lar`)."""
+    """Is an inline assembly statement there for its effect on the machine?  One that
+    clobbers memory is, and so is one without outputs (a register or port write, a fence) or
+    with an output to memory behind a pointer.  One with no instruction (a compiler barrier),
+    a patched jump without a memory clobber (a static branch: a test), or outputs only to
+    registers or plain variables (`"=qm" (valid)`: the function's own, in practice) is not."""
     def text(field: str) -> bytes:
         child = node.child_by_field_name(field)
         return src[child.start_byte:child.end_byte] if child is not None else b""

@@ -225,12 +225,7 @@ def _area(path: str) -> str:
 
 def _acts(ctx: CheckContext, callees: list[str]) -> bool:
     """Does any of these calls do something (not only log or report)?"""
-    for name in callees:
-        primitive = ctx.table.lookup(name)
-        if primitive is not None and not primitive.changes_state:
-            continue
-        return True
-    return False
+    return any(p is None or p.changes_state for p in map(ctx.table.lookup, callees))
 
 
 def _leads_to(ctx: CheckContext, callees: list[str], target: str) -> bool:
