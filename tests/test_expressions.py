@@ -6,6 +6,7 @@ import pytest
 
 from misnomer.c.expressions import (classify_lvalue, classify_return, collapse,
                                     normalize_condition, strip_parens)
+from misnomer.analysis.primitives import PrimitiveTable
 from misnomer.facts import ReturnKind, TargetKind
 from misnomer.names import split_words
 
@@ -77,6 +78,13 @@ ARRAYS = {"buf"}
     ("q->a", TargetKind.POINTER, "q"),
     ("**pp", TargetKind.POINTER, "pp"),
     ("local.a", TargetKind.LOCAL, "local"),
+    # what a subscript reads is not what the lvalue writes
+    ("buf[p->i]", TargetKind.LOCAL, "buf"),
+    ("buf[q->map[p->i]]", TargetKind.LOCAL, "buf"),
+    ("buf[i]->x", TargetKind.POINTER, "buf"),
+    # a variable reached through its own address is the variable
+    ("((u8 *)&crc)[1]", TargetKind.LOCAL, "crc"),
+    ("(&counter)->x", TargetKind.GLOBAL, "counter"),
 ])
 def test_classify_lvalue(text, kind, base):
     assert classify_lvalue(text, PARAMS, GLOBALS, ARRAYS) == (kind, base)
@@ -137,3 +145,31 @@ def test_split_words(identifier, words):
 
 def test_split_words_splits_digits_in_snake_case_too():
     assert split_words("read_register32") == ("read", "register", "32")
+
+
+# --- acquire/release pairs by name ---------------------------------------------------------------
+
+@pytest.mark.parametrize("acquire, release", [
+    ("css_task_iter_start", "css_task_iter_end"),
+    ("foo_begin", "foo_end"),
+    ("intel_engine_pm_get_if_awake", "intel_engine_pm_put"),
+    ("kref_get_unless_zero", "kref_put"),
+    ("open_cached_dir_by_dentry", "close_cached_dir"),
+    ("fw_open", "fw_close"),
+])
+def test_pairs_by_name(acquire, release):
+    table = PrimitiveTable()
+    a, r = table.pair_key(acquire), table.pair_key(release)
+    assert a is not None and r is not None
+    assert a[0] == r[0] and a[1] and not r[1]
+
+
+def test_a_release_with_a_qualifier_pairs_as_named():
+    """Only an acquire says when it acquires: `put_if_x` is a release of `if_x`."""
+    table = PrimitiveTable()
+    assert table.pair_key("put_if_x") == (("if_x", "get_"), False)
+
+
+def test_start_and_stop_do_not_pair():
+    """`hw_start()` in one arm and `hw_stop()` in the other set a state: not a bracket."""
+    assert PrimitiveTable().pair_key("hw_stop") is None

@@ -195,7 +195,7 @@ def summarize(ff: FunctionFacts, table: PrimitiveTable) -> LocalSummary:
         in_balanced = key is not None and key[0] in balanced
         if prim is None:
             real_calls += 1
-            if in_balanced:
+            if in_balanced or (balanced and _iterator_step(callee, balanced)):
                 continue  # X_get()/X_put() in one function cancel out
             listed = table.pair_of.get(callee)
             if listed is not None and listed[1]:
@@ -452,3 +452,10 @@ def _arg_target(args: str, k: int, ff: FunctionFacts) -> str | None:
 
 __all__ = ["Site", "Evidence", "ShapeInputs", "LocalSummary", "summarize", "is_state_test",
            "WRITE", "PRIMITIVE", "CALL", "INDIRECT", "UNBALANCED"]
+
+
+def _iterator_step(callee: str, balanced: set) -> bool:
+    """`css_task_iter_next()` between `css_task_iter_start()` and `css_task_iter_end()`: a
+    step of an iteration begun and ended here."""
+    stem, _, step = callee.rpartition("_")
+    return step in ("next", "prev") and (stem, "_begin") in balanced

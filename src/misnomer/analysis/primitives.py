@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from enum import IntFlag
 
@@ -58,9 +59,15 @@ class Primitive:
 # Generic acquire/release pairs by name: (suffix of the acquire, suffixes of the release).
 _SUFFIX_PAIRS = (("_lock", ("_unlock",)), ("_get", ("_put", "_release")),
                  ("_hold", ("_put", "_release", "_unhold")), ("_acquire", ("_release",)),
-                 ("_begin", ("_end",)), ("_enter", ("_exit", "_leave")),
+                 ("_begin", ("_end",)), ("_start", ("_end",)), ("_open", ("_close",)),
+                 ("_enter", ("_exit", "_leave")),
                  ("_grab", ("_release", "_ungrab")), ("_pin", ("_unpin",)))
-_PREFIX_PAIRS = (("get_", ("put_",)), ("lock_", ("unlock_",)), ("acquire_", ("release_",)))
+_SAME_FAMILY = {"_start": "_begin"}  # both end with `_end`
+_PREFIX_PAIRS = (("get_", ("put_",)), ("lock_", ("unlock_",)), ("acquire_", ("release_",)),
+                 ("open_", ("close_",)))
+# how an acquire says when or by what it acquires: intel_engine_pm_get_if_awake pairs with
+# intel_engine_pm_put, open_cached_dir_by_dentry with close_cached_dir
+_ACQUIRE_QUALIFIER = re.compile(r"_(?:if|unless|by)_[a-z0-9_]+$")
 # ... and with the verb inside the name: btrfs_lookup_block_group / btrfs_put_block_group
 _INFIX_PAIRS = (("_get_", "_lookup_", "_find_", "_grab_"), ("_put_", "_release_"))
 
@@ -140,9 +147,18 @@ class PrimitiveTable:
         listed = self.pair_of.get(name)
         if listed is not None:
             return listed
+        plain = _ACQUIRE_QUALIFIER.sub("", name) if "_" in name else name
+        if plain != name and plain:
+            key = self._named_pair(plain)
+            if key is not None and key[1]:
+                return key  # only an acquire says when it acquires
+        return self._named_pair(name)
+
+    @staticmethod
+    def _named_pair(name: str) -> tuple[object, bool] | None:
         for acquire, releases in _SUFFIX_PAIRS:
             if name.endswith(acquire) and len(name) > len(acquire):
-                return (name[: -len(acquire)], acquire), True
+                return (name[: -len(acquire)], _SAME_FAMILY.get(acquire, acquire)), True
             for release in releases:
                 if name.endswith(release) and len(name) > len(release):
                     return (name[: -len(release)], acquire), False

@@ -28,6 +28,10 @@ _CAST = re.compile(r"\(\s*(?:(?:const|volatile|struct|union|enum|unsigned|signed
 _LVALUE = re.compile(r"^[\s(*&]*(?:\(\s*[\w\s*]+\)\s*)?[\s(*]*([A-Za-z_]\w*)")
 # `reg_of(dev) |= BIT(3)`: a macro call used as an lvalue writes whatever it expands to
 _CALL_LVALUE = re.compile(r"^[\s(*]*([A-Za-z_]\w*)\s*\(\s*[&*]?\s*([A-Za-z_]\w*)?")
+# an lvalue reached from a variable's address: `(&x)[1]`, once casts are gone
+_ADDRESS_OF = re.compile(r"^[\s(]*&\s*[A-Za-z_]\w*\s*\)")
+# the innermost subscripts, repeatedly: what a subscript reads is not what the lvalue writes
+_SUBSCRIPT = re.compile(r"\[[^\[\]]*\]")
 _CONDITION_MAX = 200
 _TEXT_MAX = 120
 
@@ -153,6 +157,15 @@ _TYPE_WORDS = frozenset({"struct", "union", "enum", "const", "volatile", "unsign
                          "int", "long", "short", "char", "void", "typeof", "__typeof__"})
 
 
+def _without_subscripts(text: str) -> str:
+    """`a[p->x[i]].f` -> `a#.f`."""
+    while True:
+        shorter = _SUBSCRIPT.sub("#", text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
 def classify_lvalue(text: str, params: dict[str, bool], global_names: set[str],
                     local_arrays: set[str]) -> tuple[TargetKind, str]:
     """What an assignment writes: a local, memory behind a parameter, memory behind some other
@@ -172,8 +185,13 @@ def classify_lvalue(text: str, params: dict[str, bool], global_names: set[str],
     if not m or m.group(1) in _TYPE_WORDS:
         return TargetKind.POINTER, ""
     base = m.group(1)
-    derefs = "->" in text or text.lstrip("( ").startswith("*")
-    indexed = "[" in text
+    if _ADDRESS_OF.match(text):
+        # `((u8 *)&crc)[1] = v`, `(&hdr)->len = n`: the variable itself, by its address
+        derefs = indexed = False
+    else:
+        outer = _without_subscripts(text) if "[" in text else text  # `a[p->i]` reads p
+        derefs = "->" in outer or text.lstrip("( ").startswith("*")
+        indexed = "[" in text
     if base in params:
         if derefs or (indexed and params[base]):
             return TargetKind.PARAM, base

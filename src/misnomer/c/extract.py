@@ -261,7 +261,7 @@ class FileExtractor:
             for m in _DECLARING_MACRO_RE.finditer(src, self.fstarts[fi], self.fends[fi]):
                 self.locals[fi].add(m.group(1))
                 self.arrays[fi].add(m.group(1).decode("utf-8", "replace"))
-        local_pointers: list[set[bytes]] = [set() for _ in facts]
+        self.local_pointers = local_pointers = [set() for _ in facts]
         # pointers declared to point into a local (`struct hdr *h = &msg.hdr;`): what is
         # written through them stays in this function's frame
         self.aliases: list[set[str]] = [set() for _ in facts]
@@ -617,6 +617,10 @@ class FileExtractor:
                                          self.arrays[fi])
             if kind is _POINTER_KIND and base in self.aliases[fi] and text.count("->") <= 1:
                 kind = _LOCAL_KIND  # through a pointer into a local
+            elif kind is _POINTER_KIND and _MEMBER_ARRAY_RE.match(text) and \
+                    base.encode() in self.locals[fi] and \
+                    base.encode() not in self.local_pointers[fi]:
+                kind = _LOCAL_KIND  # `desc.args[0] = x`: an array inside a local struct
             elif kind is _LOCAL_KIND and "." in text and not facts[fi].has_error and \
                     self._undeclared(fi, base):
                 kind = _GLOBAL_KIND  # `pmu.nr = 4`: a struct declared in another file
@@ -731,6 +735,11 @@ class FileExtractor:
 _DECLARING_MACRO_RE = re.compile(
     rb"[;{]\s*(?:DECLARE_[A-Z0-9_]+|DEFINE_[A-Z0-9_]+|[A-Z][A-Z0-9]*_STATE|L?LIST_HEAD|HLIST_HEAD)"
     rb"\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+# `desc.args[0]`, `cmd.u.data[i].len`: members of a struct variable, one of them indexed, and
+# no pointer followed on the way
+_MEMBER_ARRAY_RE = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*|\s*\[[^\]]*\])*"
+                              r"\s*\.\s*[A-Za-z_]\w*\s*\[[^\]]*\](?:\s*(?:\.\s*[A-Za-z_]\w*|"
+                              r"\[[^\]]*\]))*$")
 _ASM_WORD_RE = re.compile(r"(?:__asm__|__asm|asm|asm_volatile_goto|asm_inline)\b")
 _PLAIN_STORE_RE = re.compile(rb"\s*(?:\[[^\]=;]*\]\s*)?=(?!=)([^;]*)")
 

@@ -152,6 +152,15 @@ class CheckContext:
             hit = self._inputs[fn.id] = (inputs, verdict)
         return hit
 
+    def shape_inputs(self, function_id: int) -> ShapeInputs:
+        """What the front end and the local analysis stored about any function's body."""
+        hit = self._inputs.get(function_id)
+        if hit is not None:
+            return hit[0]
+        row = self.index.conn.execute("SELECT shape_inputs FROM functions WHERE id = ?",
+                                      (function_id,)).fetchone()
+        return ShapeInputs.from_json(row[0]) if row else ShapeInputs()
+
     def finding(self, rule: Rule, fn: FunctionView, message: str,
                 evidence: list[Evidence], confidence: float) -> Finding:
         return Finding(rule=rule, function=fn.name, file=fn.file, line=fn.line,

@@ -15,7 +15,7 @@ from ..analysis.local import CALL, INDIRECT, PRIMITIVE, WRITE
 from ..analysis.primitives import Effect
 from ..analysis.reach import map_arguments, params_mask
 from ..analysis.shape import IDENTITY_WORDS
-from ..facts import Region
+from ..facts import ARG_LOCAL, Region
 from ..findings import Finding, Rule
 from .base import CheckContext, FunctionView, lexicon_evidence, meaning, others, pct
 
@@ -165,7 +165,8 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
     if changes and vocab.promises(verb, "predicate") and fn.parts.role != "object_verb" and \
             not fn.named_by_framework and fn.return_kind in ("bool", "int") and \
             (few or rest.share("action", "ensure") < 0.25) and \
-            _acts_itself(fn, ctx, acting_callees=("action",), asks_hardware=True):
+            _acts_itself(fn, ctx, acting_callees=("action",), asks_hardware=True) and \
+            not _names_a_field(fn, ctx):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
@@ -221,13 +222,15 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
     if fn.confidence < 0.9:
         return False
     _, verdict = ctx.verdict(fn)
-    results = _result_params(fn, ctx)
+    results = _result_params(fn, ctx) | _callers_locals(fn, ctx)
     acting = []
     for site in verdict.main_sites:
         if site.kind == INDIRECT:
             continue  # a call through a pointer: its name is the table's, not a known effect
         if site.kind == WRITE and (site.base in results or _REPORT_COUNTER.search(site.name)):
             continue  # `*size = n` for the caller, or `nerrs++` beside a "[FAIL]" printf
+        if site.kind == WRITE and _restored(site.name, ctx.body_text(fn)):
+            continue  # `c = *s; *s = 0; ...; *s = c;`: put back as it was
         if site.kind == CALL and results and site.effects & Effect.PARAMS_ONLY:
             elsewhere, mine = map_arguments(params_mask(site.effects), site.args)
             if not elsewhere and not mine & 1:
@@ -249,6 +252,43 @@ _DEVICE_REQUEST = re.compile(r"(?:^|_)(?:write[bwlq]?|writel_relaxed|wr|out[bwl]
 # failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
 _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
+
+
+def _callers_locals(fn: FunctionView, ctx: CheckContext) -> set[str]:
+    """The pointer parameters every caller points at its own locals (`is_digit(&c)`): what
+    the function writes through them stays in its callers' frames."""
+    params = ctx.param_list(fn)
+    if not fn.callers or not any(is_pointer for _, is_pointer in params):
+        return set()
+    local = [is_pointer and bool(name) for name, is_pointer in params]
+    seen = False
+    for caller in ctx.index.callers(fn.name):
+        inputs = ctx.shape_inputs(caller)
+        for site in inputs.sites:
+            if site.kind == CALL and site.name == fn.name:
+                seen = True
+                local = [ok and k < len(site.args) and site.args[k] == ARG_LOCAL
+                         for k, ok in enumerate(local)]
+    return {name for (name, _), ok in zip(params, local) if ok} if seen else set()
+
+
+def _restored(target: str, body: str) -> bool:
+    """Is ``target`` saved in a variable and later assigned that variable back?"""
+    lvalue = r"\s*".join(re.escape(part) for part in target.split())
+    saved = re.search(r"\b([A-Za-z_]\w*)\s*=\s*" + lvalue + r"\s*;", body)
+    return saved is not None and re.search(
+        r"(?<![\w>.])" + lvalue + r"\s*=\s*" + saved.group(1) + r"\s*;", body) is not None
+
+
+def _names_a_field(fn: FunctionView, ctx: CheckContext) -> bool:
+    """`fc_fcp_can_queue_ramp_down()` halves `host->can_queue`: the question word and the word
+    after it name a field the body uses, not a question."""
+    words = fn.parts.words
+    at = words.index(fn.verb) if fn.verb in words else -1
+    if at < 0 or at + 1 >= len(words):
+        return False
+    field_name = f"{words[at]}_{words[at + 1]}"
+    return re.search(r"(?:->|\.)\s*" + field_name + r"\b", ctx.body_text(fn)) is not None
 
 
 def _made_valid(fn: FunctionView, ctx: CheckContext) -> bool:
@@ -300,6 +340,9 @@ _SENTINEL = re.compile(r"INVALID|NONE|UNSET|UNKNOWN|NULL|EMPTY|UNINIT|NOT_|NO_|_
 # a bare variable compared for equality: `st->odr == odr`, `val == st->cached`
 _PLAIN_OPERAND = re.compile(r"(?<![\w>.])([a-z_]\w*)\s*==|"
                             r"==\s*([a-z_]\w*)\b(?!\s*(?:->|\.|\[|\())")
+# a state below a named level: `b43_status(dev) < B43_STAT_STARTED`, `FOO_UP > s->state`
+_BELOW_LEVEL = re.compile(r"(?<![<\-])<(?!<)=?\s*[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*\b(?!\s*\()|"
+                          r"\b[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*\s*>(?![>=])")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
 
@@ -331,6 +374,8 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         condition = condition[hint.end():]
     if _ERROR_STATE.search(" ".join(re.findall(r"[a-z_]\w*", condition))):
         return False
+    if _BELOW_LEVEL.search(condition):
+        return False  # `if (status(dev) < STAT_INITIALIZED) return;`: not ready yet
     if any(_IDENTITY.search(_last_word(w)) for w in _WORDS.findall(condition)):
         return False  # `if (ice_is_e810(hw))`, `if (dwc->role == HOST)`: a gate, not a goal
     if not _STATE_REACHED.search(condition) and \
@@ -421,10 +466,21 @@ def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
     """Does the callee's own name say it acts?  A `foo_reg_read()` or `bar_is_supported()` that
     the analysis finds changing state does so on the way (a bus lock, a cached value), and a
     noun-named helper (`queueptr()`) says nothing: neither makes its caller's name wrong."""
-    verb = ctx.lexicon.parse(callee, posixpath.dirname(fn.file)).verb
-    return verb is not None and verb not in _BOOKKEEPING and \
-        not any(ctx.vocab.promises(verb, p) for p in _READING_PROMISES)
+    parts = ctx.lexicon.parse(callee, posixpath.dirname(fn.file))
+    verb = parts.verb
+    if verb is None or verb in _BOOKKEEPING:
+        return False
+    if "and" in parts.words:
+        return True  # check_and_update: the reading word does not cover the rest
+    # a reading word anywhere makes the name a guess: ice_aq_get_link_topo_handle() gets a
+    # handle, doc_register_readb() reads a register, match_held_lock() matches
+    return not any(w in _READING_WORDS or _REGISTER_READ.fullmatch(w) or
+                   any(ctx.vocab.promises(w, p) for p in _READING_PROMISES)
+                   for w in (verb,) + parts.rivals + parts.words[len(parts.prefix):])
 
 
 # verbs of callees that only note a use (an LRU touch): no change a question's reader minds
 _BOOKKEEPING = frozenset({"touch"})
+# words that say a callee compares or looks, besides the vocabulary's reading promises
+_READING_WORDS = frozenset({"match", "cmp", "compare", "peek"})
+_REGISTER_READ = re.compile(r"(?:read|rd)[bwlq]?(?:8|16|32|64)?|in[bwl]")
