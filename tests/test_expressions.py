@@ -6,7 +6,7 @@ import pytest
 
 from misnomer.c.expressions import (classify_lvalue, classify_return, collapse,
                                     normalize_condition, strip_parens)
-from misnomer.analysis.primitives import PrimitiveTable
+from misnomer.analysis.primitives import Effect, PrimitiveTable
 from misnomer.facts import ReturnKind, TargetKind
 from misnomer.names import split_words
 
@@ -156,6 +156,7 @@ def test_split_words_splits_digits_in_snake_case_too():
     ("kref_get_unless_zero", "kref_put"),
     ("open_cached_dir_by_dentry", "close_cached_dir"),
     ("fw_open", "fw_close"),
+    ("bcma_erom_get_ent", "bcma_erom_push_ent"),  # read and pushed back: a peek
 ])
 def test_pairs_by_name(acquire, release):
     table = PrimitiveTable()
@@ -173,3 +174,13 @@ def test_a_release_with_a_qualifier_pairs_as_named():
 def test_start_and_stop_do_not_pair():
     """`hw_start()` in one arm and `hw_stop()` in the other set a state: not a bracket."""
     assert PrimitiveTable().pair_key("hw_stop") is None
+
+
+@pytest.mark.parametrize("name, effect", [
+    ("env->load_32", Effect.NONE),  # a load of a width: a read of memory
+    ("ops.load_uint8", Effect.NONE),
+    ("fw_load", Effect.MUTATES),  # loading firmware acts
+    ("load_firmware", Effect.MUTATES),
+])
+def test_callees_judged_by_name(name, effect):
+    assert PrimitiveTable().verdict_from_name(name) == effect

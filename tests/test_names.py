@@ -299,6 +299,10 @@ def test_words_in_verb_position_that_are_not_the_verb(name, directory, expected)
     ("amt_mcast_is_ex_handler", "is", ("handler",)),
     # a part number that starts with a question word
     ("is31fl32xx_reset_regs", "reset", ()),
+    # a getter of a field named like a question
+    ("ec_get_a_is_pminus3", "is", ("get",)),
+    # compare-and-exchange: the exchange is what it does
+    ("cmp_exch", "cmp", ("exch",)),
 ])
 def test_rival_verbs_are_noted(model, name, verb, rivals):
     p = model.parse(name, LIB)

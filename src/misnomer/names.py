@@ -287,8 +287,13 @@ class NameModel:
                     # the tree uses too rarely to be learnt
                     verb, role = w, "prefix_verb_object"
                     break
-        return NameParts(name, words, prefix, verb, role, tuple(qualifiers),
-                         self._rivals(whole, verb, nouns))
+        rivals = self._rivals(whole, verb, nouns)
+        # (the first verb before the question word; a learnt prefix is a noun)
+        getter = next((w for w in whole[:whole.index(verb)] if w in verbs), None) \
+            if verb in whole else None
+        if getter in ("get", "set") and getter not in rivals and verb in self.vocab.predicates:
+            rivals += (getter,)  # ec_get_a_is_pminus3: gets a field named like a question
+        return NameParts(name, words, prefix, verb, role, tuple(qualifiers), rivals)
 
     def _rivals(self, rest: tuple[str, ...], verb: str | None,
                 nouns: frozenset[str]) -> tuple[str, ...]:

@@ -69,7 +69,10 @@ _PREFIX_PAIRS = (("get_", ("put_",)), ("lock_", ("unlock_",)), ("acquire_", ("re
 # intel_engine_pm_put, open_cached_dir_by_dentry with close_cached_dir
 _ACQUIRE_QUALIFIER = re.compile(r"_(?:if|unless|by)_[a-z0-9_]+$")
 # ... and with the verb inside the name: btrfs_lookup_block_group / btrfs_put_block_group
-_INFIX_PAIRS = (("_get_", "_lookup_", "_find_", "_grab_"), ("_put_", "_release_"))
+# the width of a memory access in a name: `load_32`, `load_uint32`, `load_u8`, `load_word`
+ACCESS_WIDTH = re.compile(r"\d+|u?int\d*|[us]\d+|byte|half|word|dword|qword")
+# (bcma_erom_get_ent / bcma_erom_push_ent: an entry read and pushed back, a peek)
+_INFIX_PAIRS = (("_get_", "_lookup_", "_find_", "_grab_"), ("_put_", "_release_", "_push_"))
 
 
 class PrimitiveTable:
@@ -178,8 +181,11 @@ class PrimitiveTable:
     def verdict_from_name(self, name: str) -> Effect:
         """Effects of an unknown callee judged by its name: MUTATES, NONE or UNKNOWN."""
         base = name.rsplit("->", 1)[-1].rsplit(".", 1)[-1]
-        for word in split_words(base):
+        words = split_words(base)
+        for i, word in enumerate(words):
             if word in self.mutating_verbs:
+                if word == "load" and i + 1 < len(words) and ACCESS_WIDTH.fullmatch(words[i + 1]):
+                    return Effect.NONE  # `load_32()`, `load_uint8()`: a read of memory
                 return Effect.MUTATES
             if word in self.pure_verbs:
                 return Effect.NONE

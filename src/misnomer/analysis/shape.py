@@ -83,7 +83,7 @@ def decide_shape(inputs: ShapeInputs, own: Effect, total: Effect, table: Primiti
             bits = callee_effects(s.name, s.args)
             if bits & _STATE:
                 main.append(Site(s.kind, s.name, s.line, s.region, s.cover, int(bits), s.base,
-                                 s.pos))
+                                 s.pos, s.args))
         elif s.effects & _STATE:
             main.append(s)
     if main:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from ..analysis.local import CALL, INDIRECT, PRIMITIVE, WRITE
-from ..analysis.primitives import Effect
+from ..analysis.primitives import ACCESS_WIDTH, Effect
 from ..analysis.reach import map_arguments, params_mask
 from ..analysis.shape import IDENTITY_WORDS
 from ..facts import ARG_LOCAL, Region
@@ -166,7 +166,7 @@ def check(fn: FunctionView, ctx: CheckContext) -> Iterator[Finding]:
             not fn.named_by_framework and fn.return_kind in ("bool", "int") and \
             (few or rest.share("action", "ensure") < 0.25) and \
             _acts_itself(fn, ctx, acting_callees=("action",), asks_hardware=True) and \
-            not _names_a_field(fn, ctx):
+            not _names_a_field(fn, ctx) and _answers(fn, ctx):
         yield ctx.finding(PREDICATE_WITH_EFFECTS, fn, PREDICATE_WITH_EFFECTS.message.format(
             name=fn.name, verb=verb), ctx.reasons(fn) + lex,
             fn.confidence * (1 - rest.share("action", "ensure")))
@@ -227,8 +227,10 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
     for site in verdict.main_sites:
         if site.kind == INDIRECT:
             continue  # a call through a pointer: its name is the table's, not a known effect
-        if site.kind == WRITE and (site.base in results or _REPORT_COUNTER.search(site.name)):
-            continue  # `*size = n` for the caller, or `nerrs++` beside a "[FAIL]" printf
+        if site.kind == WRITE and (site.base in results or _REPORT_COUNTER.search(site.name) or
+                                   _STATISTICS.search(site.name)):
+            continue  # `*size = n` for the caller, `nerrs++` beside a "[FAIL]" printf, or
+            #           `rx_stats.drops++`: a tally for whoever reads the statistics
         if site.kind == WRITE and _restored(site.name, ctx.body_text(fn)):
             continue  # `c = *s; *s = 0; ...; *s = c;`: put back as it was
         if site.kind == CALL and results and site.effects & Effect.PARAMS_ONLY:
@@ -249,6 +251,8 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
 _DEVICE_REQUEST = re.compile(r"(?:^|_)(?:write[bwlq]?|writel_relaxed|wr|out[bwl]?|iowrite\d*|"
                              r"send|xfer|transfer|cmd|command|mbox|mailbox|query|select|bank|"
                              r"scm_call|smc|hvc|smccc|invoke)(?:\d+|_|$)", re.I)
+# statistics kept in a struct of their own: `ring->rx_stats.non_eop++`, `priv->stats.rejected`
+_STATISTICS = re.compile(r"(?:^|[>._])(?:x?stats|statistics|counters)\s*(?:\.|->|\[)")
 # failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
 _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
@@ -270,6 +274,15 @@ def _callers_locals(fn: FunctionView, ctx: CheckContext) -> set[str]:
                 local = [ok and k < len(site.args) and site.args[k] == ARG_LOCAL
                          for k, ok in enumerate(local)]
     return {name for (name, _), ok in zip(params, local) if ok} if seen else set()
+
+
+def _answers(fn: FunctionView, ctx: CheckContext) -> bool:
+    """Does the function return more than one answer?  `lpfc_can_disctmo()` (cancel the
+    discovery timeout) always returns 0: whatever its name reads like, it asks nothing."""
+    inputs, _ = ctx.verdict(fn)
+    texts = {text for kind, _, text, _ in inputs.returns}
+    return len(texts) != 1 or not all(kind in ("success", "failure", "constant")
+                                      for kind, _, _, _ in inputs.returns)
 
 
 def _restored(target: str, body: str) -> bool:
@@ -343,6 +356,7 @@ _PLAIN_OPERAND = re.compile(r"(?<![\w>.])([a-z_]\w*)\s*==|"
 # a state below a named level: `b43_status(dev) < B43_STAT_STARTED`, `FOO_UP > s->state`
 _BELOW_LEVEL = re.compile(r"(?<![<\-])<(?!<)=?\s*[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*\b(?!\s*\()|"
                           r"\b[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]*\s*>(?![>=])")
+_CLEARS = re.compile(r"[^=!<>]=\s*(?:0|false|NULL)\s*;|&=\s*~")
 _ABSENT = re.compile(r"==\s*(?:NULL|0|false)\b")
 
 
@@ -409,9 +423,12 @@ def _tests_goal_state(fn: FunctionView, ctx: CheckContext) -> bool:
         return bool(constants) or any(
             _DONE_WORDS.intersection(w.lower().split("_"))
             for w in _WORDS.findall(condition) if not w.isupper())
-    # "nothing there": a goal only when the body itself then sets what was tested
+    # "nothing there": a goal only when the body itself then clears what was tested (`if
+    # (!c->dirty) return; ...; c->dirty = 0;`); a body that fills it anew (`if (!c->widgets)
+    # return 0; ...; c->widgets = tree;`) found nothing to work on, not the work done
     tested = condition.replace(" ", "")
-    return any(s.kind == "write" and s.name.replace(" ", "") in tested
+    return any(s.kind == "write" and s.name.replace(" ", "") in tested and
+               _CLEARS.search(ctx.source_line(fn.file, s.line)) is not None
                for s in verdict.main_sites)
 
 
@@ -474,13 +491,20 @@ def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
         return True  # check_and_update: the reading word does not cover the rest
     # a reading word anywhere makes the name a guess: ice_aq_get_link_topo_handle() gets a
     # handle, doc_register_readb() reads a register, match_held_lock() matches
+    words = parts.words
+    if verb == "load" and "load" in words:
+        at = words.index("load")
+        if words[at - 1:at] in (("reg",), ("register",)) or \
+                ACCESS_WIDTH.fullmatch(words[at + 1] if at + 1 < len(words) else ""):
+            return False  # receiver_port_reg_load(), device_load_uint32(): a register read
     return not any(w in _READING_WORDS or _REGISTER_READ.fullmatch(w) or
                    any(ctx.vocab.promises(w, p) for p in _READING_PROMISES)
-                   for w in (verb,) + parts.rivals + parts.words[len(parts.prefix):])
+                   for w in (verb,) + parts.rivals + words[len(parts.prefix):])
 
 
 # verbs of callees that only note a use (an LRU touch): no change a question's reader minds
 _BOOKKEEPING = frozenset({"touch"})
 # words that say a callee compares or looks, besides the vocabulary's reading promises
-_READING_WORDS = frozenset({"match", "cmp", "compare", "peek"})
+_READING_WORDS = frozenset({"match", "cmp", "compare", "peek", "print", "dump", "show", "log",
+                            "trace", "warn"})
 _REGISTER_READ = re.compile(r"(?:read|rd)[bwlq]?(?:8|16|32|64)?|in[bwl]")
