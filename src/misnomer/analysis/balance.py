@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Call, FunctionFacts, Region
+from ..facts import Branch, Call, FunctionFacts, Region
 from .primitives import Effect, PrimitiveTable
 
-C_CALLEE, C_LINE, C_COL, C_REGION, C_ARG0, C_SOURCE = (
-    Call.ROW.index(c) for c in ("callee", "line", "column", "region", "arg0", "acquired_from"))
+C_CALLEE, C_LINE, C_COL, C_REGION, C_BRANCH, C_ARG0, C_SOURCE = (
+    Call.ROW.index(c) for c in ("callee", "line", "column", "region", "branch", "arg0",
+                                "acquired_from"))
+B_KIND, B_COND = (Branch.ROW.index(c) for c in ("kind", "condition"))
 R_TEXT = 1  # misnomer.facts.Return.ROW
 _ERROR, _GLOBAL_ARG, _LOOP, _INDIRECT, _RETURNED, _CONDITIONAL = (
     int(Region.ERROR_PATH), int(Region.GLOBAL_ARG), int(Region.LOOP), int(Region.INDIRECT),
@@ -65,9 +67,21 @@ def given_back(ff: FunctionFacts, table: PrimitiveTable) -> tuple[set[str], set[
             prim = table.lookup(source)
             if prim is None or prim.effects & (_MUTATES | _ALLOCATES):
                 candidates.append((source, row[C_LINE], row[C_COL]))
-                if not row[C_REGION] & _CONDITIONAL:
+                if not row[C_REGION] & _CONDITIONAL or _found(ff, row):
                     given.add(source)
     return given, {(line, col) for source, line, col in candidates if source in given}
+
+
+def _found(ff: FunctionFacts, row: tuple) -> bool:
+    """Is the release in the arm of a test that the reference was found (`e = find(..); if
+    (e) { ..; put(e); }`)?  Then it gives back whatever was taken."""
+    arm, var = row[C_BRANCH], row[C_ARG0]
+    if arm < 0 or arm >= len(ff.branch_rows) or not var:
+        return False
+    branch = ff.branch_rows[arm]
+    return branch[B_KIND] == "then" and re.fullmatch(
+        r"\s*(?:" + re.escape(var) + r"(?:\s*!=\s*NULL)?|!\s*IS_ERR(?:_OR_NULL)?\s*\(\s*" +
+        re.escape(var) + r"\s*\))\s*", branch[B_COND]) is not None
 
 
 _ITERATION_LOOPS = frozenset({"for", "while", "do"})

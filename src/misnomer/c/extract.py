@@ -279,6 +279,19 @@ class FileExtractor:
             if target in self.locals[fi] and target not in local_pointers[fi] or \
                     target.decode("utf-8", "replace") in self.arrays[fi]:
                 self.aliases[fi].add(name.decode("utf-8", "replace"))
+        for fi, pointers in enumerate(local_pointers):
+            # a scratch buffer: allocated and freed here, what is written into it stays here
+            if pointers:
+                for m in _FREED_RE.finditer(src, self.fstarts[fi], self.fends[fi]):
+                    name = m.group(1)
+                    start, end = self.fstarts[fi], self.fends[fi]
+                    if name in pointers and \
+                            re.compile(rb"\b" + name + _ALLOCATED_TAIL).search(src, start,
+                                                                              m.start()) and \
+                            not re.compile(rb"(?:[^=!<>]=|\breturn)\s*(?:\([^()]*\)\s*)?" +
+                                           name + rb"\s*[;,)]").search(src, start, end):
+                        # (not handed on: `dev->buf = p;`, `return p;`)
+                        self.aliases[fi].add(name.decode("utf-8", "replace"))
         self.arg_names = [_argument_names(f, self.locals[fi], local_pointers[fi],
                                           self.arrays[fi], self.aliases[fi])
                           for fi, f in enumerate(facts)]
@@ -735,6 +748,11 @@ class FileExtractor:
 _DECLARING_MACRO_RE = re.compile(
     rb"[;{]\s*(?:DECLARE_[A-Z0-9_]+|DEFINE_[A-Z0-9_]+|[A-Z][A-Z0-9]*_STATE|L?LIST_HEAD|HLIST_HEAD)"
     rb"\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+_FREED_RE = re.compile(rb"\b(?:kv?free|vfree|kfree_sensitive|kvfree_sensitive|free)\s*\(\s*"
+                       rb"([A-Za-z_]\w*)\s*\)")
+# `name = kzalloc(..)`, `name = (struct x *)vmalloc(..)`: after the name of a freed pointer
+_ALLOCATED_TAIL = (rb"\s*=\s*(?:\([^()]*\)\s*)?(?:k[mz]alloc\w*|kcalloc\w*|kv[mz]alloc\w*|"
+                   rb"kvcalloc|v[mz]alloc\w*|kmemdup|kstrdup|malloc|calloc)\s*\(")
 # `desc.args[0]`, `cmd.u.data[i].len`: members of a struct variable, one of them indexed, and
 # no pointer followed on the way
 _MEMBER_ARRAY_RE = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*|\s*\[[^\]]*\])*"

@@ -231,6 +231,9 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
                                    _STATISTICS.search(site.name)):
             continue  # `*size = n` for the caller, `nerrs++` beside a "[FAIL]" printf, or
             #           `rx_stats.drops++`: a tally for whoever reads the statistics
+        if site.kind == WRITE and (_PREVIOUS.match(_member(site.name)) or _tally(site, fn, ctx)):
+            continue  # `p->last_events = ev`: the sample the next call compares with; or
+            #           `ch->n_rx_crc_err++`: a tally
         if site.kind == WRITE and _restored(site.name, ctx.body_text(fn)):
             continue  # `c = *s; *s = 0; ...; *s = c;`: put back as it was
         if site.kind == CALL and results and site.effects & Effect.PARAMS_ONLY:
@@ -253,6 +256,25 @@ _DEVICE_REQUEST = re.compile(r"(?:^|_)(?:write[bwlq]?|writel_relaxed|wr|out[bwl]
                              r"scm_call|smc|hvc|smccc|invoke)(?:\d+|_|$)", re.I)
 # statistics kept in a struct of their own: `ring->rx_stats.non_eop++`, `priv->stats.rejected`
 _STATISTICS = re.compile(r"(?:^|[>._])(?:x?stats|statistics|counters)\s*(?:\.|->|\[)")
+# fields that remember the previous sample: what a sample-and-compare question keeps
+_PREVIOUS = re.compile(r"(?:last|prev|previous|saved|old)(?:_|[A-Z0-9])|"
+                       r"(?:Last|Prev|Previous|Saved|Old)[A-Z0-9_]")
+# counters by their names: `n_rx_crc_err`, `drop_cnt`, `rx_errors` (not reference counts)
+_COUNTER = re.compile(r"(?:n|num|nr)_\w+|\w+_(?:cnt|count|errs?|errors|drops|fails?)")
+_REFERENCE = re.compile(r"ref|usage|users|pin", re.I)
+
+
+def _tally(site, fn: FunctionView, ctx: CheckContext) -> bool:
+    """Is the write a counter in a struct going up (`ch->n_rx_crc_err++`, `p->drop_cnt += n`)?"""
+    member = _member(site.name)
+    if member == site.name or not _COUNTER.fullmatch(member) or _REFERENCE.search(member):
+        # (a global of its own, `nr_asked++`, is state every caller shares)
+        return False
+    line = ctx.source_line(fn.file, site.line)
+    return re.search(r"\+\+\s*" + re.escape(member) + r"\b|\b" + re.escape(member) +
+                     r"\s*(?:\[[^\]]*\]\s*)?(?:\+\+|\+=)", line) is not None
+
+
 # failure tallies of test programs: `nerrs++`, `++errors` next to the message that reports them
 _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:s|ures|ed)?|"
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
@@ -492,6 +514,8 @@ def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
     # a reading word anywhere makes the name a guess: ice_aq_get_link_topo_handle() gets a
     # handle, doc_register_readb() reads a register, match_held_lock() matches
     words = parts.words
+    if _STATS_WORDS.intersection(words):
+        return False  # e1000_tbi_adjust_stats(), ice_update_dcb_stats(): statistics
     if verb == "load" and "load" in words:
         at = words.index("load")
         if words[at - 1:at] in (("reg",), ("register",)) or \
@@ -507,4 +531,5 @@ _BOOKKEEPING = frozenset({"touch"})
 # words that say a callee compares or looks, besides the vocabulary's reading promises
 _READING_WORDS = frozenset({"match", "cmp", "compare", "peek", "print", "dump", "show", "log",
                             "trace", "warn"})
+_STATS_WORDS = frozenset({"stats", "statistics", "counters"})
 _REGISTER_READ = re.compile(r"(?:read|rd)[bwlq]?(?:8|16|32|64)?|in[bwl]")
