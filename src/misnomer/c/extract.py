@@ -37,7 +37,7 @@ _ARG_BASE_RE = re.compile(rb"\s*\(\s*[&*(\s]*([A-Za-z_]\w*)")
 _WORD_RE = re.compile(rb"[A-Za-z_]\w*")
 # callees that give back what another call took: a reference, memory, a registration
 _RELEASE_RE = re.compile(r"(?:^|_)(?:put|release|free|destroy|unref|deref|unget|unpin|unhold|"
-                         r"unreference)(?:_|$)")
+                         r"unreference)(?:_|$)|^(?:k|v|kv)free(?:_sensitive)?$")
 _WS = re.compile(r"\s+")
 _START = attrgetter("start_byte")
 _IDENT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -594,6 +594,10 @@ class FileExtractor:
         found = None
         for m in _assignment_of(var).finditer(self.src, begin, end):
             found = m.group(1)
+        if found is None:
+            # `foo_get_copy(x, &var, &len)`: filled through its address
+            for m in _filled_through(var).finditer(self.src, begin, end):
+                found = m.group(1)
         return found.decode("ascii", "replace") if found is not None else None
 
     def _writes(self, facts: list[FunctionFacts]) -> None:
@@ -778,6 +782,12 @@ def _assignment_of(var: str) -> re.Pattern:
     """`var = foo(...)`, a cast allowed: the call whose result a variable takes."""
     return re.compile(rb"(?<![\w$.>])" + re.escape(var.encode()) +
                       rb"\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(")
+
+
+def _filled_through(var: str) -> re.Pattern:
+    """`foo(a, &var, b)`: the call a variable's address is passed to."""
+    return re.compile(rb"([A-Za-z_]\w*)\s*\((?:[^;()]|\([^;()]*\))*?&\s*" +
+                      re.escape(var.encode()) + rb"\b(?!\s*(?:->|\.|\[))")
 
 
 _TO_BLANKS = bytes(10 if b == 10 else 32 for b in range(256))
