@@ -6,6 +6,9 @@ Steps (each a subprocess, measured the same way):
   (a) universal-ctags:      ctags -L FILELIST -f TMPFILE
   (b) tree-sitter parse:    read + parse every file with tree_sitter/tree_sitter_c on --jobs
                             processes, nothing else (the floor for any tree-sitter indexer)
+  (b2) front-end floor:     misnomer's rewrite, the parse and the captures of its query as
+                            Python objects, and no extraction: the floor of any extractor
+                            written in Python over py-tree-sitter
   (c) misnomer index:       from scratch into a fresh database
   (d) misnomer index:       again, nothing changed
   (e) misnomer index:       after appending a comment to one .c file (restored afterwards, even
@@ -313,24 +316,37 @@ def _children_usage() -> tuple[float, float]:
 # The parse-only pass (runs as `kernel.py --parse-only-worker FILELIST`, measured from outside)
 
 _PARSER = None
+_FRONT = None  # with --floor: misnomer's front end, for its rewrite and its query
 
 
-def _po_init() -> None:
-    global _PARSER
+def _po_init(floor: bool = False) -> None:
+    global _PARSER, _FRONT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import tree_sitter
     import tree_sitter_c
     _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+    if floor:
+        from misnomer.c.frontend import CFrontEnd
+        from misnomer.c.macros import MacroKnowledge
+        _FRONT = CFrontEnd(MacroKnowledge())
 
 
 def _po_parse(path: str) -> tuple[int, bool]:
     with open(path, "rb") as fh:
         data = fh.read()
-    tree = _PARSER.parse(data)
+    if _FRONT is None:
+        tree = _PARSER.parse(data)
+        return len(data), tree.root_node.has_error
+    # The floor of the front end: the rewrite, the parse and the captures of the extractor's
+    # query as Python objects -- what any extraction in Python pays before it reads a node.
+    from misnomer.c.treesitter import captures, query
+    src, _ = _FRONT.rewriter.rewrite(data)
+    tree = _PARSER.parse(src)
+    captures(query("functions"), tree.root_node)
     return len(data), tree.root_node.has_error
 
 
-def parse_only_worker(filelist: str, jobs: int) -> int:
+def parse_only_worker(filelist: str, jobs: int, floor: bool = False) -> int:
     import multiprocessing
     paths = [p for p in Path(filelist).read_text().splitlines() if p]
     # Largest first, as misnomer schedules its parse, so no process idles at the end.
@@ -339,7 +355,8 @@ def parse_only_worker(filelist: str, jobs: int) -> int:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     started = time.perf_counter()
     nbytes = errors = 0
-    with multiprocessing.get_context(method).Pool(jobs, initializer=_po_init) as pool:
+    with multiprocessing.get_context(method).Pool(jobs, initializer=_po_init,
+                                                  initargs=(floor,)) as pool:
         for size, has_error in pool.imap_unordered(_po_parse, paths, chunksize=chunk):
             nbytes += size
             errors += has_error
@@ -566,6 +583,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="processes for misnomer index and the parse-only pass (default: 2)")
     ap.add_argument("--skip-ctags", action="store_true", help="no ctags baseline")
     ap.add_argument("--skip-parse-only", action="store_true", help="no tree-sitter baseline")
+    ap.add_argument("--skip-floor", action="store_true",
+                    help="no front-end floor (rewrite + parse + query captures, no extraction)")
     ap.add_argument("--subset", type=int, metavar="N",
                     help="only the first N files of the sorted list, hard-linked into a "
                          "temporary tree (quick trials)")
@@ -583,6 +602,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("-v", "--verbose", action="store_true", help="show commands and output")
     ap.add_argument("--parse-only-worker", metavar="FILELIST", help=argparse.SUPPRESS)
+    ap.add_argument("--floor-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
@@ -596,7 +616,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.parse_only_worker:
-        return parse_only_worker(args.parse_only_worker, args.jobs)
+        return parse_only_worker(args.parse_only_worker, args.jobs, args.floor_worker)
     _reexec_in_venv()
 
     def on_term(signum, frame):
@@ -707,6 +727,21 @@ def main(argv: list[str] | None = None) -> int:
             results["parse_only"] = info
             step("parse_only", f"tree-sitter parse only ({args.jobs}p)", m, len(files),
                  f"{info['files_with_errors']:,} files with errors")
+
+        # (b2) the front end's floor: what extraction in Python pays before reading a node
+        if args.skip_floor:
+            rows.append((f"front-end floor ({args.jobs}p)", None, None, "skipped"))
+        else:
+            print("(b2) front-end floor: rewrite, parse, query captures ...", file=sys.stderr,
+                  flush=True)
+            m = runner.run("floor", [sys.executable, str(Path(__file__).resolve()),
+                                     "--parse-only-worker", str(filelist), "--floor-worker",
+                                     "--jobs", str(args.jobs)], cwd=root)
+            if m.returncode != 0:
+                failed(m, "the front-end floor pass")
+            results["floor"] = json.loads(m.stdout.strip().splitlines()[-1])
+            step("floor", f"front-end floor ({args.jobs}p)", m, len(files),
+                 "rewrite + parse + captures, no extraction")
 
         # (c) misnomer index from scratch
         busy = index_busy(db)
