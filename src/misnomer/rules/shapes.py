@@ -516,6 +516,11 @@ def _named_to_act(callee: str, fn: FunctionView, ctx: CheckContext) -> bool:
     words = parts.words
     if _STATS_WORDS.intersection(words):
         return False  # e1000_tbi_adjust_stats(), ice_update_dcb_stats(): statistics
+    at = words.index(verb) if verb in words else -1
+    after = words[at + 1] if 0 <= at < len(words) - 1 else ""
+    if verb == "test" and after in ("bit", "bits", "flag", "flags") or \
+            at > 0 and words[at - 1] in ("nb", "num", "nr", "n"):
+        return False  # memory_bm_test_bit() tests a bit; xskq_prod_nb_free() counts free slots
     if verb == "load" and "load" in words:
         at = words.index("load")
         if words[at - 1:at] in (("reg",), ("register",)) or \
