@@ -1122,3 +1122,42 @@ def test_fields_stored_before_they_are_read_back_make_an_out_parameter():
     # a field read that the function did not store first is an input
     g = function_facts(FIELDS_FILLED_FIRST, "cfg_apply")
     assert g.param_uses["req"] > 0
+
+
+SCRATCH = """
+struct msg { int words[4]; };
+struct box { struct msg *kept; };
+void *kzalloc(unsigned long size, int flags);
+void kfree(const void *p);
+
+int box_probe(struct box *b)
+{
+	struct msg *m = kzalloc(sizeof(*m), 0);
+
+	m->words[0] = 1;
+	kfree(m);
+	return 0;
+}
+
+int box_keep(struct box *b)
+{
+	struct msg *m = kzalloc(sizeof(*m), 0);
+
+	m->words[0] = 1;
+	if (b->kept) {
+		kfree(m);
+		return -1;
+	}
+	b->kept = m;
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("box_probe", TargetKind.LOCAL),  # allocated and freed here: a scratch buffer
+    ("box_keep", TargetKind.POINTER),  # handed on (`b->kept = m`), freed only on one path
+])
+def test_writes_into_a_scratch_buffer(name, kind):
+    ff = function_facts(SCRATCH, name)
+    assert [(w.target, w.kind) for w in ff.writes if w.base == "m"] == [("m->words[0]", kind)]

@@ -281,17 +281,16 @@ class FileExtractor:
                 self.aliases[fi].add(name.decode("utf-8", "replace"))
         for fi, pointers in enumerate(local_pointers):
             # a scratch buffer: allocated and freed here, what is written into it stays here
-            if pointers:
-                for m in _FREED_RE.finditer(src, self.fstarts[fi], self.fends[fi]):
-                    name = m.group(1)
-                    start, end = self.fstarts[fi], self.fends[fi]
-                    if name in pointers and \
-                            re.compile(rb"\b" + name + _ALLOCATED_TAIL).search(src, start,
-                                                                              m.start()) and \
-                            not re.compile(rb"(?:[^=!<>]=|\breturn)\s*(?:\([^()]*\)\s*)?" +
-                                           name + rb"\s*[;,)]").search(src, start, end):
-                        # (not handed on: `dev->buf = p;`, `return p;`)
-                        self.aliases[fi].add(name.decode("utf-8", "replace"))
+            if not pointers:
+                continue
+            start, end = self.fstarts[fi], self.fends[fi]
+            freed = {m.group(1) for m in _FREED_RE.finditer(src, start, end)} & pointers
+            if freed:
+                freed &= {m.group(1) for m in _ALLOCATED_RE.finditer(src, start, end)}
+            if freed:
+                # (not handed on: `dev->buf = p;`, `return p;`)
+                freed -= {m.group(1) for m in _HANDED_ON_RE.finditer(src, start, end)}
+                self.aliases[fi].update(n.decode("utf-8", "replace") for n in freed)
         self.arg_names = [_argument_names(f, self.locals[fi], local_pointers[fi],
                                           self.arrays[fi], self.aliases[fi])
                           for fi, f in enumerate(facts)]
@@ -595,10 +594,23 @@ class FileExtractor:
         for m in _assignment_of(var).finditer(self.src, begin, end):
             found = m.group(1)
         if found is None:
-            # `foo_get_copy(x, &var, &len)`: filled through its address
-            for m in _filled_through(var).finditer(self.src, begin, end):
-                found = m.group(1)
+            found = self._filled_through(var, begin, end)
         return found.decode("ascii", "replace") if found is not None else None
+
+    def _filled_through(self, var: str, begin: int, end: int) -> bytes | None:
+        """`foo_get_copy(x, &var, &len)`: the call that ``var`` was last filled by through
+        its address, in the statement where the address is taken."""
+        src = self.src
+        amp = src.rfind(b"&" + var.encode(), begin, end)
+        if amp < 0 or src[amp + len(var) + 1:amp + len(var) + 2] in _IDENT_BYTES:
+            return None
+        statement = max(src.rfind(b";", begin, amp), src.rfind(b"{", begin, amp), begin)
+        found = None
+        for m in _CALL_OPEN_RE.finditer(src, statement, amp):
+            if m.group(1) not in _KEYWORDS and \
+                    src.count(b"(", m.end(), amp) >= src.count(b")", m.end(), amp):
+                found = m.group(1)  # the innermost call still open at the `&`
+        return found
 
     def _writes(self, facts: list[FunctionFacts]) -> None:
         caps = self.caps
@@ -754,9 +766,12 @@ _DECLARING_MACRO_RE = re.compile(
     rb"\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
 _FREED_RE = re.compile(rb"\b(?:kv?free|vfree|kfree_sensitive|kvfree_sensitive|free)\s*\(\s*"
                        rb"([A-Za-z_]\w*)\s*\)")
-# `name = kzalloc(..)`, `name = (struct x *)vmalloc(..)`: after the name of a freed pointer
-_ALLOCATED_TAIL = (rb"\s*=\s*(?:\([^()]*\)\s*)?(?:k[mz]alloc\w*|kcalloc\w*|kv[mz]alloc\w*|"
-                   rb"kvcalloc|v[mz]alloc\w*|kmemdup|kstrdup|malloc|calloc)\s*\(")
+# `name = kzalloc(..)`, `name = (struct x *)vmalloc(..)`
+_ALLOCATED_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*=\s*(?:\([^()]*\)\s*)?(?:k[mz]alloc\w*|"
+                           rb"kcalloc\w*|kv[mz]alloc\w*|kvcalloc|v[mz]alloc\w*|kmemdup|kstrdup|"
+                           rb"malloc|calloc)\s*\(")
+# `x = name;`, `return name;`, `f(a, name)` after `=`: a pointer handed on
+_HANDED_ON_RE = re.compile(rb"(?:[^=!<>]=|\breturn)\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*[;,)]")
 # `desc.args[0]`, `cmd.u.data[i].len`: members of a struct variable, one of them indexed, and
 # no pointer followed on the way
 _MEMBER_ARRAY_RE = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*|\s*\[[^\]]*\])*"
@@ -784,10 +799,9 @@ def _assignment_of(var: str) -> re.Pattern:
                       rb"\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(")
 
 
-def _filled_through(var: str) -> re.Pattern:
-    """`foo(a, &var, b)`: the call a variable's address is passed to."""
-    return re.compile(rb"([A-Za-z_]\w*)\s*\((?:[^;()]|\([^;()]*\))*?&\s*" +
-                      re.escape(var.encode()) + rb"\b(?!\s*(?:->|\.|\[))")
+_CALL_OPEN_RE = re.compile(rb"([A-Za-z_]\w*)\s*\(")
+_KEYWORDS = frozenset({b"if", b"while", b"for", b"switch", b"return", b"sizeof"})
+_IDENT_BYTES = [bytes([c]) for c in _IDENT]
 
 
 _TO_BLANKS = bytes(10 if b == 10 else 32 for b in range(256))

@@ -57,8 +57,11 @@ PREDICATE_WITH_EFFECTS = Rule(
         "belongs elsewhere, or the name should say it acts.  Callbacks, whose names the "
         "framework's operation chose, are left alone, and so are functions that return no "
         "truth value (void: an event told, `nfc_dep_link_is_up()`; a pointer or a string: "
-        "MN201's business).  What a question writes through its later pointer parameters "
-        "(`*size = n`, a parse cursor) is an answer for its caller, not a change."),
+        "MN201's business), and so are functions that always return the same value.  What "
+        "a question writes through its later pointer parameters (`*size = n`, a parse "
+        "cursor) is an answer for its caller, not a change; nor is what lands in its "
+        "callers' locals, in a scratch buffer it frees again, in statistics or tallies, or in "
+        "a field that keeps the previous sample for the next call to compare with."),
     bad_example=(
         "bool queue_is_ready(struct queue *q)\n{\n\tq->polls++;\n\treturn q->head != NULL;\n}\n"),
     good_example=(
