@@ -454,8 +454,10 @@ def test_rules_matching():
     assert rules_matching(["MN1"]) == {"MN101", "MN102", "MN103", "MN104", "MN105", "MN106"}
     assert rules_matching(["namesake-mismatch", "MN20"]) == {"MN401", "MN201"}
     assert rules_matching([" MN301 "]) == {"MN301"}
+    assert rules_matching(["MN105,MN106", "namesake-mismatch, MN301"]) == \
+        {"MN105", "MN106", "MN401", "MN301"}
     assert rules_matching([]) == set()
-    for bad in (["MN5"], ["Conditional-Action"], ["conditional"]):
+    for bad in (["MN5"], ["Conditional-Action"], ["conditional"], ["MN101,MN9"]):
         with pytest.raises(KeyError):
             rules_matching(bad)
 

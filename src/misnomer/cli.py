@@ -211,7 +211,8 @@ def _git_top(path: Path) -> Path | None:
 @click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing "
               "them.")
 @click.option("--select", multiple=True, metavar="RULE",
-              help="Report only these rules (IDs, ID prefixes or symbols; repeatable).")
+              help="Report only these rules (IDs, ID prefixes or symbols; comma-separated "
+                   "or repeated).")
 @click.option("--ignore", multiple=True, metavar="RULE", help="Do not report these rules.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Hide findings below this confidence (default from config, else 0).")

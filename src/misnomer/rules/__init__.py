@@ -19,9 +19,10 @@ BY_SYMBOL = {r.symbol: r for r in ALL_RULES}
 
 
 def rules_matching(selectors: list[str]) -> set[str]:
-    """Rule ids named by selectors: ids (MN101), id prefixes (MN1, MN), symbols, or ALL."""
+    """Rule ids named by selectors: ids (MN101), id prefixes (MN1, MN), symbols, or ALL; a
+    selector may list several, comma-separated (`MN105,MN106`), as ruff's do."""
     chosen = set()
-    for sel in selectors:
+    for sel in (part for item in selectors for part in item.split(",") if part.strip()):
         sel = sel.strip()
         if sel.upper() == "ALL":
             chosen.update(BY_ID)
