@@ -230,15 +230,8 @@ def _acts_itself(fn: FunctionView, ctx: CheckContext,
     for site in verdict.main_sites:
         if site.kind == INDIRECT:
             continue  # a call through a pointer: its name is the table's, not a known effect
-        if site.kind == WRITE and (site.base in results or _REPORT_COUNTER.search(site.name) or
-                                   _STATISTICS.search(site.name)):
-            continue  # `*size = n` for the caller, `nerrs++` beside a "[FAIL]" printf, or
-            #           `rx_stats.drops++`: a tally for whoever reads the statistics
-        if site.kind == WRITE and (_PREVIOUS.match(_member(site.name)) or _tally(site, fn, ctx)):
-            continue  # `p->last_events = ev`: the sample the next call compares with; or
-            #           `ch->n_rx_crc_err++`: a tally
-        if site.kind == WRITE and _restored(site.name, ctx.body_text(fn)):
-            continue  # `c = *s; *s = 0; ...; *s = c;`: put back as it was
+        if site.kind == WRITE and _kept_for_itself(site, fn, ctx, results):
+            continue
         if site.kind == CALL and results and site.effects & Effect.PARAMS_ONLY:
             elsewhere, mine = map_arguments(params_mask(site.effects), site.args)
             if not elsewhere and not mine & 1:
@@ -267,6 +260,18 @@ _COUNTER = re.compile(r"(?:n|num|nr)_\w+|\w+_(?:cnt|count|errs?|errors|drops|fai
 _REFERENCE = re.compile(r"ref|usage|users|pin", re.I)
 
 
+def _kept_for_itself(site, fn: FunctionView, ctx: CheckContext, results: set[str]) -> bool:
+    """Is a write one that no reader of the name minds?  An answer written for the caller
+    (`*size = n`), a test program's failure tally (`nerrs++` beside a "[FAIL]" printf),
+    statistics (`rx_stats.drops++`) or a counter in a struct going up (`ch->n_rx_crc_err++`),
+    the sample the next call compares with (`p->last_events = ev`), or a value put back as it
+    was (`c = *s; *s = 0; ...; *s = c;`)."""
+    name = site.name
+    return site.base in results or _REPORT_COUNTER.search(name) is not None or \
+        _STATISTICS.search(name) is not None or _PREVIOUS.match(_member(name)) is not None or \
+        _tally(site, fn, ctx) or _restored(name, ctx.body_text(fn))
+
+
 def _tally(site, fn: FunctionView, ctx: CheckContext) -> bool:
     """Is the write a counter in a struct going up (`ch->n_rx_crc_err++`, `p->drop_cnt += n`)?"""
     member = _member(site.name)
@@ -283,12 +288,16 @@ _REPORT_COUNTER = re.compile(r"(?:^|[^\w>.])(?:n?errs?|n?errors|nfail\w*|fail(?:
                              r"failed_tests|error_count|err_cnt|num_errors)\b")
 
 
+_CALLERS_READ = 200  # callers whose calls are read to see what they pass
+
+
 def _callers_locals(fn: FunctionView, ctx: CheckContext) -> set[str]:
     """The pointer parameters every caller points at its own locals (`is_digit(&c)`): what
     the function writes through them stays in its callers' frames."""
     params = ctx.param_list(fn)
-    if not fn.callers or not any(is_pointer for _, is_pointer in params):
-        return set()
+    if not fn.callers or fn.callers > _CALLERS_READ or \
+            not any(is_pointer for _, is_pointer in params):
+        return set()  # (a helper called from everywhere is not called with locals only)
     local = [is_pointer and bool(name) for name, is_pointer in params]
     seen = False
     for caller in ctx.index.callers(fn.name):
