@@ -450,12 +450,12 @@ def _arg_target(args: str, k: int, ff: FunctionFacts) -> str | None:
     return ff.params[index].name if 0 <= index < len(ff.params) else None
 
 
-__all__ = ["Site", "Evidence", "ShapeInputs", "LocalSummary", "summarize", "is_state_test",
-           "WRITE", "PRIMITIVE", "CALL", "INDIRECT", "UNBALANCED"]
-
-
 def _iterator_step(callee: str, balanced: set) -> bool:
     """`css_task_iter_next()` between `css_task_iter_start()` and `css_task_iter_end()`: a
     step of an iteration begun and ended here."""
     stem, _, step = callee.rpartition("_")
     return step in ("next", "prev") and (stem, "_begin") in balanced
+
+
+__all__ = ["Site", "Evidence", "ShapeInputs", "LocalSummary", "summarize", "is_state_test",
+           "WRITE", "PRIMITIVE", "CALL", "INDIRECT", "UNBALANCED"]

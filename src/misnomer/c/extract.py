@@ -602,8 +602,9 @@ class FileExtractor:
         its address, in the statement where the address is taken."""
         src = self.src
         amp = src.rfind(b"&" + var.encode(), begin, end)
-        if amp < 0 or src[amp + len(var) + 1:amp + len(var) + 2] in _IDENT_BYTES:
-            return None
+        after = amp + len(var) + 1
+        if amp < 0 or after < len(src) and src[after] in _IDENT:
+            return None  # (`&variable` when looking for `&var`)
         statement = max(src.rfind(b";", begin, amp), src.rfind(b"{", begin, amp), begin)
         found = None
         for m in _CALL_OPEN_RE.finditer(src, statement, amp):
@@ -801,7 +802,6 @@ def _assignment_of(var: str) -> re.Pattern:
 
 _CALL_OPEN_RE = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 _KEYWORDS = frozenset({b"if", b"while", b"for", b"switch", b"return", b"sizeof"})
-_IDENT_BYTES = [bytes([c]) for c in _IDENT]
 
 
 _TO_BLANKS = bytes(10 if b == 10 else 32 for b in range(256))

@@ -65,6 +65,7 @@ class CheckContext:
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _return_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _params: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
+    _body: tuple[int, str] = (-1, "")  # the last function's body text: rules ask for it often
 
     def __post_init__(self) -> None:
         self.oracle = IndexOracle(self.index, self.table)
@@ -93,7 +94,10 @@ class CheckContext:
 
     def body_text(self, fn: FunctionView) -> str:
         """The lines of the definition, as the indexed file has them."""
-        return "\n".join(self.source_line(fn.file, n) for n in range(fn.line, fn.end_line + 1))
+        if self._body[0] != fn.id:
+            self._body = (fn.id, "\n".join(self.source_line(fn.file, n)
+                                           for n in range(fn.line, fn.end_line + 1)))
+        return self._body[1]
 
     def source_line(self, path: str, line: int) -> str:
         """The text of one line of an indexed file ('' when it cannot be read)."""
